@@ -1,0 +1,130 @@
+"""Organisations, staff users, their role and their scope (zones, organisation)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from iccc.geo.models import District, Zone
+
+if TYPE_CHECKING:
+    from django.db.models.manager import RelatedManager
+
+
+class Role(models.TextChoices):
+    COMMAND_LEAD = "command_lead", _("Command lead")
+    OPERATOR = "operator", _("Operator")
+    DOCTOR = "doctor", _("Doctor")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    PARTNER_STAFF = "partner_staff", _("Partner staff")
+    FACILITY_STAFF = "facility_staff", _("Facility staff")
+    ANALYST = "analyst", _("Analyst")
+
+
+# Roles whose work needs patients' personal data at all; the others see aggregates
+# or only the records explicitly assigned to them (volunteer, partner, facility).
+PERSONAL_DATA_ROLES = frozenset({Role.COMMAND_LEAD, Role.OPERATOR, Role.DOCTOR})
+# Roles that see phone numbers masked (calls go through the bridge).
+MASKED_PHONE_ROLES = frozenset({Role.VOLUNTEER, Role.PARTNER_STAFF, Role.FACILITY_STAFF, Role.ANALYST})
+
+
+class OrganisationKind(models.TextChoices):
+    ADMINISTRATION = "administration", _("District administration")
+    MUNICIPAL = "municipal", _("Municipal / development authority")
+    HOSPITAL = "hospital", _("Hospital / care centre")
+    PRIVATE_PARTNER = "private_partner", _("Private partner")
+    NGO = "ngo", _("NGO")
+    VOLUNTEER_GROUP = "volunteer_group", _("Volunteer group")
+    LAB = "lab", _("Laboratory")
+
+
+class Organisation(models.Model):
+    """An agency, partner, hospital or volunteer group whose staff use the ICCC."""
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="organisations")
+    name = models.CharField(_("name"), max_length=160)
+    short_name = models.CharField(_("short name"), max_length=40, blank=True)
+    kind = models.CharField(_("kind"), max_length=24, choices=OrganisationKind.choices)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["district", "name"], name="organisation_unique_per_district")]
+
+    def __str__(self) -> str:
+        return self.short_name or self.name
+
+
+class StaffQuerySet(models.QuerySet["User"]):
+    def visible_to(self, user: User) -> StaffQuerySet:
+        """Command leads see their district's staff; everyone else only themselves."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        if user.role == Role.COMMAND_LEAD:
+            return self.filter(district_id=user.district_id)
+        return self.filter(pk=user.pk)
+
+
+class StaffManager(UserManager.from_queryset(StaffQuerySet)):  # type: ignore[misc]
+    pass
+
+
+class User(AbstractUser):
+    """A staff member: one role, one district, and a scope of zones and/or an organisation.
+
+    Operators and doctors work the zones listed in `zones`, or the whole district
+    when `district_wide` is set (a central desk); with neither they see no patient,
+    so a half-configured account fails closed. Partner, facility and volunteer staff are
+    scoped by their organisation and by what is assigned to them.
+    """
+
+    role = models.CharField(_("role"), max_length=24, choices=Role.choices, default=Role.OPERATOR)
+    district = models.ForeignKey(District, null=True, blank=True, on_delete=models.PROTECT, related_name="staff")
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+    )
+    zones = models.ManyToManyField(Zone, blank=True, related_name="staff", verbose_name=_("zones"))
+    district_wide = models.BooleanField(
+        _("whole district"), default=False, help_text=_("works every zone of the district (central desk)")
+    )
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    languages = models.CharField(_("languages"), max_length=60, blank=True, default="en,hi")
+    preferred_language = models.CharField(_("preferred language"), max_length=8, default="en")
+
+    objects = StaffManager()
+
+    if TYPE_CHECKING:
+        zones: RelatedManager[Zone]
+
+    class Meta:
+        verbose_name = _("staff user")
+        verbose_name_plural = _("staff users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def sees_personal_data(self) -> bool:
+        return self.is_superuser or self.role in PERSONAL_DATA_ROLES
+
+    @property
+    def sees_masked_phones(self) -> bool:
+        return not self.is_superuser and self.role in MASKED_PHONE_ROLES
+
+    def zone_ids(self) -> list[int] | None:
+        """The zones this user is limited to, or None when the whole district is in scope."""
+        if self.is_superuser or self.district_wide or self.role in (Role.COMMAND_LEAD, Role.ANALYST):
+            return None
+        cached: list[int] | None = getattr(self, "_zone_ids", None)
+        if cached is None:
+            cached = list(self.zones.values_list("id", flat=True))
+            self._zone_ids = cached
+        return cached

@@ -1,0 +1,17 @@
+"""The JSON API root: each app contributes a django-ninja router."""
+
+from ninja import NinjaAPI
+
+from ninja.security import django_auth
+
+api = NinjaAPI(
+    title="ICCC API",
+    version="1",
+    urls_namespace="api",
+    auth=django_auth,
+    docs_url="/docs",
+)
+
+from iccc.registry.api import router as registry_router  # noqa: E402
+
+api.add_router("/registry", registry_router)
