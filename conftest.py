@@ -10,6 +10,10 @@ import pytest
 
 from iccc.testing.cast import Cast, build_cast
 
+# Playwright's sync API runs an event loop in the test thread; Django would otherwise
+# refuse ORM calls made from the test body while a page is open.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from django.db import connection
@@ -21,6 +25,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_browser)
         if "postgres_only" in item.keywords and connection.vendor != "postgresql":
             item.add_marker(skip_pg)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_geo_caches() -> None:
+    """Tests roll back and reuse ids: a zone index cached by one test must not serve the next."""
+    from iccc.geo import gazetteer, index
+
+    index.invalidate()
+    gazetteer.invalidate()
 
 
 @pytest.fixture

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from iccc.geo.models import District, Zone
-
-if TYPE_CHECKING:
-    from django.db.models.manager import RelatedManager
 
 
 class Role(models.TextChoices):
@@ -72,6 +67,18 @@ class StaffQuerySet(models.QuerySet["User"]):
             return self.filter(district_id=user.district_id)
         return self.filter(pk=user.pk)
 
+    def colleagues_of(self, user: User) -> StaffQuerySet:
+        """Active staff of `user`'s own organisation (names and roles for a partner's home page)."""
+        if not user.is_authenticated or not user.is_active or user.organisation_id is None:
+            return self.none()
+        return self.filter(organisation_id=user.organisation_id, district_id=user.district_id, is_active=True)
+
+    def command_leads_for(self, user: User) -> StaffQuerySet:
+        """The active command leads of `user`'s district: whom staff call when something is wrong."""
+        if not user.is_authenticated or not user.is_active or user.district_id is None:
+            return self.none()
+        return self.filter(district_id=user.district_id, role=Role.COMMAND_LEAD, is_active=True)
+
 
 class StaffManager(UserManager.from_queryset(StaffQuerySet)):  # type: ignore[misc]
     pass
@@ -98,11 +105,13 @@ class User(AbstractUser):
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     languages = models.CharField(_("languages"), max_length=60, blank=True, default="en,hi")
     preferred_language = models.CharField(_("preferred language"), max_length=8, default="en")
+    must_change_password = models.BooleanField(
+        _("must change password"),
+        default=False,
+        help_text=_("set when an administrator gives a temporary password; cleared when the user picks their own"),
+    )
 
-    objects = StaffManager()
-
-    if TYPE_CHECKING:
-        zones: RelatedManager[Zone]
+    objects = StaffManager()  # type: ignore[misc]
 
     class Meta:
         verbose_name = _("staff user")

@@ -1,7 +1,6 @@
 """The JSON API root: each app contributes a django-ninja router."""
 
 from ninja import NinjaAPI
-
 from ninja.security import django_auth
 
 api = NinjaAPI(
@@ -12,6 +11,10 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 
+from iccc.geo.api import router as geo_router  # noqa: E402
+from iccc.outreach.api import router as outreach_router  # noqa: E402
 from iccc.registry.api import router as registry_router  # noqa: E402
 
+api.add_router("/geo", geo_router)
 api.add_router("/registry", registry_router)
+api.add_router("/outreach", outreach_router)

@@ -93,7 +93,10 @@ INSTALLED_APPS = [
     "iccc.geo",
     "iccc.accounts",
     "iccc.registry",
+    "iccc.capacity",
+    "iccc.outreach",
     "iccc.dashboard",
+    "iccc.demo",
 ]
 
 MIDDLEWARE = [
@@ -106,6 +109,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "iccc.core.middleware.ActiveUserMiddleware",
+    "iccc.accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "iccc.core.middleware.ContentSecurityPolicyMiddleware",
@@ -162,6 +166,8 @@ ICCC_DISPLAY_TIME_ZONE = os.environ.get("ICCC_DISPLAY_TIME_ZONE", "Asia/Kolkata"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The page shell's CSS/JS and the vendored libraries and fonts (not inside any one app).
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "media"}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("ICCC_INSECURE_DEV_KEY", "1")
 os.environ.setdefault("DATABASE_URL", "sqlite:///var/test.sqlite3")
 
-from iccc.config.settings import *  # noqa: E402,F403
+from iccc.config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

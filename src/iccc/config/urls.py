@@ -19,5 +19,6 @@ urlpatterns += [
     path("accounts/", include("iccc.accounts.urls")),
     path("audit/", include("iccc.core.urls")),
     path("registry/", include("iccc.registry.urls")),
+    path("outreach/", include("iccc.outreach.urls")),
     path("", include("iccc.dashboard.urls")),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +30,9 @@ class District(models.Model):
     max_lat = models.FloatField()
     population = models.PositiveIntegerField(_("population"), null=True, blank=True)
     attribution = models.TextField(_("map data attribution"), blank=True)
+    # Changes whenever the district's zones, localities or aliases change, so every process
+    # can tell that its in-memory point-in-zone index or gazetteer is stale.
+    geo_revision = models.UUIDField(_("geography revision"), default=uuid.uuid4, editable=False)
 
     class Meta:
         verbose_name = _("district")
@@ -80,3 +85,37 @@ class Locality(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AliasTarget(models.TextChoices):
+    LOCALITY = "locality", _("A locality")
+    ZONE = "zone", _("A zone")
+    DISTRICT = "district", _("The district itself (not a placement)")
+    OUTSIDE = "outside", _("A place outside the district")
+
+
+class PlaceAlias(models.Model):
+    """Another name for a place, used by the gazetteer: a variant spelling, a road, a Hindi form.
+
+    It points at a locality or a zone (approximate: no sourced coordinate of its own), names
+    the district itself ("Gurgaon" says nothing about where in the district), or names a
+    place outside the district ("Faridabad") so such addresses are reported, not guessed.
+    """
+
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="place_aliases")
+    alias = models.CharField(_("alias"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=LocalityKind.choices, blank=True)
+    target_type = models.CharField(_("refers to"), max_length=16, choices=AliasTarget.choices)
+    locality = models.ForeignKey(Locality, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    place = models.CharField(_("place name (outside the district)"), max_length=120, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("place alias")
+        verbose_name_plural = _("place aliases")
+        ordering = ["district", "alias"]
+        constraints = [models.UniqueConstraint(fields=["district", "alias"], name="place_alias_unique_per_district")]
+
+    def __str__(self) -> str:
+        return self.alias

@@ -13,28 +13,25 @@ import hashlib
 import hmac
 import logging
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import phonenumbers
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from iccc.accounts.models import Role
 from iccc.core import audit
 from iccc.core.choices import AuditAction
 from iccc.core.models import AuditEntry
-from iccc.registry.models import Case, MatchStatus, Person, PossibleDuplicate
-
-if TYPE_CHECKING:
-    from iccc.accounts.models import User
+from iccc.registry import names, phones
+from iccc.registry.models import Case, ImportBatch, MatchStatus, Person, PossibleDuplicate
 
 log = logging.getLogger(__name__)
 
@@ -116,33 +113,24 @@ def phone_for(user: Any, phone: str) -> str:
 
 
 def normalise_phone(text: str) -> str | None:
-    """Any Indian way of writing a number ('098765 43210', '+91-98765-43210') -> E.164, else None."""
-    digits = re.sub(r"\D", "", text)
-    if len(digits) < 10:
+    """Any Indian way of writing a number ('098765 43210', '+91-98765-43210') -> E.164, else None.
+
+    The same normaliser the importer stores numbers with, so a search finds what an import wrote.
+    """
+    if len(re.sub(r"\D", "", text)) < 10:
         return None
-    try:
-        parsed = phonenumbers.parse(text, "IN")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    result = phones.normalise_phone(text)
+    return result.e164 or None
 
 
-def _fallback_name_key(name: str) -> str:
-    text = unicodedata.normalize("NFKD", name).casefold()
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
-
-
-def name_key(name: str) -> str:
-    """The same normalisation the importer writes into Person.name_key, when it is available."""
-    try:
-        from iccc.registry import names
-    except ImportError:  # the importer's module is not there yet
-        return _fallback_name_key(name)
-    fn = getattr(names, "name_key", None) or getattr(names, "normalise_name", None)
-    return fn(name) if callable(fn) else _fallback_name_key(name)
+def search_tokens(q: str) -> list[tuple[str, str]]:
+    """(raw, folded) token pairs of a name query, folded the way Person.name_key is written."""
+    raw = [t for t in re.split(r"[^\w]+", q.casefold()) if t]
+    out = []
+    for token in raw:
+        folded = names.name_tokens(token)
+        out.append((token, folded[0] if folded else ""))
+    return out
 
 
 # ---------------------------------------------------------------- audit helpers
@@ -226,7 +214,7 @@ def _search_q(user: Any, q: str) -> tuple[Q, tuple[str, ...]]:
     clauses = Q(pk__in=[])
     kinds: list[str] = []
     # SRF IDs are often digits only, so the SRF clause is always tried.
-    clauses |= Q(cases__srf_id__iexact=q)
+    clauses |= Q(pk__in=Case.objects.filter(srf_id__iexact=q).values("person_id"))
     kinds.append(QueryKind.SRF)
     phone = normalise_phone(q)
     if phone:
@@ -237,11 +225,16 @@ def _search_q(user: Any, q: str) -> tuple[Q, tuple[str, ...]]:
         clauses |= Q(phone__endswith=digits)
         kinds.append(QueryKind.PHONE_TAIL)
     if re.search(r"[^\W\d_]", q):
-        tokens = name_key(q).split()
+        tokens = search_tokens(q)
         if tokens:
+            # Every word must match, either as typed (a prefix while typing) or in the folded
+            # key ("Mohd" finds "Mohammad", "Kumaar" finds "Kumar").
             name_q = Q()
-            for token in tokens:
-                name_q &= Q(name_key__contains=token) | Q(name__icontains=token)
+            for raw, folded in tokens:
+                either = Q(name__icontains=raw)
+                if len(folded) > 1:
+                    either |= Q(name_key__contains=folded)
+                name_q &= either
             clauses |= name_q
             kinds.append(QueryKind.NAME)
     return clauses, tuple(kinds)
@@ -253,13 +246,12 @@ def search_people(user: Any, q: str, limit: int = 50, today: date | None = None)
     if len(q) < MIN_QUERY_LENGTH:
         return Search(q, (), [], gettext("Type at least %(n)d characters.") % {"n": MIN_QUERY_LENGTH})
     clauses, kinds = _search_q(user, q)
-    ids = list(
-        Person.objects.visible_to(user).filter(clauses).order_by("name", "id").values_list("id", flat=True).distinct()[
-            :limit
-        ]
-    )
     people = (
-        Person.objects.filter(pk__in=ids).select_related("zone").prefetch_related(_latest_cases()).order_by("name", "id")
+        Person.objects.visible_to(user)
+        .filter(clauses, merged_into__isnull=True)  # a merged record lives on in the one it was merged into
+        .select_related("zone")
+        .prefetch_related(_latest_cases())
+        .order_by("name", "id")[:limit]
     )
     today = today or timezone.localdate()
     results = []
@@ -299,6 +291,7 @@ class PersonRecord:
     cases: list[Case]
     household: list[Person]
     duplicates: list[PossibleDuplicate]
+    merged_into: Person | None = None
 
 
 def _parse_uuid(person_id: Any) -> uuid.UUID:
@@ -328,6 +321,9 @@ def person_record(user: Any, person_id: Any, reason: str = "") -> PersonRecord:
         .prefetch_related("results")
         .order_by("-result_date", "-result_received_at")
     )
+    today = timezone.localdate()
+    for case in cases:
+        case.days_since = case.days_since_result(today)  # type: ignore[attr-defined]
     household: list[Person] = []
     if person.household_id:
         household = list(
@@ -340,9 +336,15 @@ def person_record(user: Any, person_id: Any, reason: str = "") -> PersonRecord:
     duplicates: list[PossibleDuplicate] = []
     if can_review_duplicates(user):
         duplicates = list(
-            pending_duplicates(user).filter(Q(person=person) | Q(candidate=person)).select_related("person", "candidate")
+            pending_duplicates(user)
+            .filter(Q(person=person) | Q(candidate=person))
+            .select_related("person", "candidate")
         )
+    merged_into = None
+    if person.merged_into_id:
+        merged_into = Person.objects.visible_to(user).filter(pk=person.merged_into_id).first()
     return PersonRecord(
+        merged_into=merged_into,
         person=person,
         phone=phone_for(user, person.phone),
         alt_phone=phone_for(user, person.alt_phone),
@@ -381,6 +383,21 @@ def cases_for(user: Any, *, zone: str = "", status: str = "") -> QuerySet[Case]:
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-result_date", "-result_received_at", "id")
+
+
+def visible_batches(user: Any) -> QuerySet[ImportBatch]:
+    """Import batches of the user's district, for the roles that import (SEC-5: others see none)."""
+    if not can_import(user):
+        return ImportBatch.objects.none()
+    qs = ImportBatch.objects.select_related("uploaded_by").order_by("-received_at", "-id")
+    return qs if user.is_superuser and user.district_id is None else qs.filter(district_id=user.district_id)
+
+
+def visible_batch(user: Any, pk: Any) -> ImportBatch:
+    try:
+        return visible_batches(user).get(pk=int(pk))
+    except (ImportBatch.DoesNotExist, ValueError, TypeError):
+        raise Http404(gettext("No such import.")) from None
 
 
 EMPTY_SEARCH_HELP = _("Search by name, phone number (any format) or SRF ID.")

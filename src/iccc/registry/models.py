@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -114,17 +113,16 @@ class Household(models.Model):
     """People living at one address: contacts to trace, meals to deliver, one home to visit."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
-    address_key = models.CharField(_("normalised address"), max_length=255, db_index=True)
+    # Both are covered by the unique (district, address_key) index: no index of their own.
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+", db_index=False)
+    address_key = models.CharField(_("normalised address"), max_length=255)
     zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("household")
         verbose_name_plural = _("households")
-        constraints = [
-            models.UniqueConstraint(fields=["district", "address_key"], name="household_unique_address")
-        ]
+        constraints = [models.UniqueConstraint(fields=["district", "address_key"], name="household_unique_address")]
 
     def __str__(self) -> str:
         return self.address_key
@@ -137,7 +135,8 @@ class Person(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
+    # Covered by the (district, zone) and (district, phone) indexes; every index costs the importer.
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+", db_index=False)
     name = models.CharField(_("name"), max_length=160)
     name_key = models.CharField(_("name key"), max_length=160, db_index=True, help_text=_("normalised for matching"))
     age = models.PositiveSmallIntegerField(_("age"), null=True, blank=True)
@@ -149,11 +148,18 @@ class Person(models.Model):
     zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
-    placement = models.CharField(
-        _("placed by"), max_length=12, choices=Placement.choices, default=Placement.UNPLACED
-    )
-    household = models.ForeignKey(
-        Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    placement = models.CharField(_("placed by"), max_length=12, choices=Placement.choices, default=Placement.UNPLACED)
+    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    # Set when a reviewer decided this record is the same human as another: its cases moved
+    # there. The row is kept (never deleted) so nothing that pointed at it is lost.
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("merged into"),
+        db_index=False,  # a partial index below: merges are rare, a full index would cost every imported row
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -163,7 +169,14 @@ class Person(models.Model):
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("people")
-        indexes = [models.Index(fields=["district", "zone"])]
+        indexes = [
+            models.Index(fields=["district", "zone"]),
+            # The importer's dedup looks people up by phone within a district, per chunk.
+            models.Index(fields=["district", "phone"], name="person_district_phone"),
+            # Deleting a person checks for records merged into it: without an index that is a
+            # scan of the table per deleted row. Only merged rows are indexed.
+            models.Index(fields=["merged_into"], name="person_merged_into", condition=Q(merged_into__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -192,6 +205,8 @@ class ImportBatch(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     source = models.CharField(_("source"), max_length=16, default="cli")
+    # The upload as stored under MEDIA/imports/ (empty for in-memory imports such as the simulator).
+    stored_file = models.FileField(_("stored file"), upload_to="imports/", max_length=255, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     received_at = models.DateTimeField(_("received at"), help_text=_("when the results reached the ICCC"))
     started_at = models.DateTimeField(null=True, blank=True)
@@ -225,7 +240,8 @@ class Case(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
+    # Covered by the unique (district, srf_id) index and the (district, ...) indexes below.
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="cases")
     srf_id = models.CharField(_("SRF ID"), max_length=40)
     icmr_id = models.CharField(_("ICMR patient ID"), max_length=40, blank=True)
@@ -313,9 +329,7 @@ class PossibleDuplicate(models.Model):
     class Meta:
         verbose_name = _("possible duplicate")
         verbose_name_plural = _("possible duplicates")
-        constraints = [
-            models.UniqueConstraint(fields=["person", "candidate"], name="possible_duplicate_pair_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["person", "candidate"], name="possible_duplicate_pair_unique")]
 
     def __str__(self) -> str:
         return f"{self.person_id} ~ {self.candidate_id} ({self.score:.2f})"
@@ -330,7 +344,9 @@ class PersonAccess(models.Model):
     """
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="access_grants")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     organisation = models.ForeignKey(
         "accounts.Organisation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

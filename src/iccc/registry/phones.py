@@ -51,7 +51,8 @@ def _is_junk(national: str) -> bool:
     return len(set(national)) <= 2
 
 
-@lru_cache(maxsize=65536)
+# Phones rarely repeat across rows; a small cache catches the family members and re-sent rows.
+@lru_cache(maxsize=8192)
 def normalise_phone(raw: object) -> PhoneResult:
     """Normalise one Indian phone number; never raises."""
     if raw is None:
@@ -90,12 +91,14 @@ def _slow_path(text: str, compact: str) -> PhoneResult:
     national = str(parsed.national_number)
     if national[:1] in "6789" and len(national) < 10:
         return _refuse(
-            _("mobile number %(number)s has %(count)d digits instead of 10") % {"number": text[:40], "count": len(national)}
+            _("mobile number %(number)s has %(count)d digits instead of 10")
+            % {"number": text[:40], "count": len(national)}
         )
     if not phonenumbers.is_valid_number(parsed):
         if len(national) < 10:
             return _refuse(
-                _("phone number %(number)s is too short (%(count)d digits)") % {"number": text[:40], "count": len(national)}
+                _("phone number %(number)s is too short (%(count)d digits)")
+                % {"number": text[:40], "count": len(national)}
             )
         return _refuse(_("%(number)s is not a valid Indian phone number") % {"number": text[:40]})
     number_type = phonenumbers.number_type(parsed)
@@ -104,4 +107,6 @@ def _slow_path(text: str, compact: str) -> PhoneResult:
         return PhoneResult(e164, PhoneKind.MOBILE.value)
     if number_type in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
         return PhoneResult(e164, PhoneKind.LANDLINE.value)
-    return _refuse(_("%(number)s is not a personal phone number (toll-free or special service)") % {"number": text[:40]})
+    return _refuse(
+        _("%(number)s is not a personal phone number (toll-free or special service)") % {"number": text[:40]}
+    )

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from iccc.accounts.models import Organisation, OrganisationKind, Role, User
 from iccc.geo.models import District, Zone
 
+TEST_PASSWORD = "correct horse battery"  # noqa: S105 - test fixture only
+
 
 def square(lon0: float, lat0: float, size: float) -> dict:
     ring = [[lon0, lat0], [lon0 + size, lat0], [lon0 + size, lat0 + size], [lon0, lat0 + size], [lon0, lat0]]
@@ -46,7 +48,9 @@ def make_district(code: str = "testpur", lon0: float = 77.0, lat0: float = 28.4)
         name=code.title(),
         boundary={
             "type": "Polygon",
-            "coordinates": [[[lon0, lat0], [lon0 + 0.2, lat0], [lon0 + 0.2, lat0 + 0.1], [lon0, lat0 + 0.1], [lon0, lat0]]],
+            "coordinates": [
+                [[lon0, lat0], [lon0 + 0.2, lat0], [lon0 + 0.2, lat0 + 0.1], [lon0, lat0 + 0.1], [lon0, lat0]]
+            ],
         },
         min_lon=lon0,
         min_lat=lat0,
@@ -54,21 +58,29 @@ def make_district(code: str = "testpur", lon0: float = 77.0, lat0: float = 28.4)
         max_lat=lat0 + 0.1,
     )
     zone_a = Zone.objects.create(
-        district=district, code="A", name="West", geometry=square(lon0, lat0, 0.1),
-        centroid_lat=lat0 + 0.05, centroid_lon=lon0 + 0.05,
+        district=district,
+        code="A",
+        name="West",
+        geometry=square(lon0, lat0, 0.1),
+        centroid_lat=lat0 + 0.05,
+        centroid_lon=lon0 + 0.05,
     )
     zone_b = Zone.objects.create(
-        district=district, code="B", name="East", geometry=square(lon0 + 0.1, lat0, 0.1),
-        centroid_lat=lat0 + 0.05, centroid_lon=lon0 + 0.15,
+        district=district,
+        code="B",
+        name="East",
+        geometry=square(lon0 + 0.1, lat0, 0.1),
+        centroid_lat=lat0 + 0.05,
+        centroid_lon=lon0 + 0.15,
     )
     return district, zone_a, zone_b
 
 
 def make_user(username: str, role: Role, district: District | None, **extra: object) -> User:
     zones = extra.pop("zones", [])
-    user = User.objects.create_user(username=username, password="correct horse battery", role=role, district=district, **extra)
+    user = User.objects.create_user(username=username, password=TEST_PASSWORD, role=role, district=district, **extra)
     if zones:
-        user.zones.set(zones)  # type: ignore[arg-type]
+        user.zones.set(zones)
     return user
 
 

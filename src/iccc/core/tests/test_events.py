@@ -35,3 +35,14 @@ def test_a_failing_subscriber_does_not_undo_the_publisher(transactional_db):
     with transaction.atomic():
         events.publish([events.NewEvent("fragile", "test.thing", "t3")])
     assert Event.objects.filter(name="fragile").count() == 1
+
+
+def test_a_bulk_publish_stores_every_event_with_its_id_and_payload(transactional_db):
+    seen: list[int] = []
+    events.subscribe("bulk_happened", lambda batch: seen.extend(e.pk for e in batch))
+    many = [events.NewEvent("bulk_happened", "test.thing", f"b{i}", {"i": i}) for i in range(events._FAST_INSERT_MIN)]
+    with transaction.atomic():
+        created = events.publish(many)
+    stored = dict(Event.objects.filter(name="bulk_happened").values_list("pk", "payload"))
+    assert [e.pk for e in created] == seen
+    assert {pk: p["i"] for pk, p in stored.items()} == {e.pk: e.payload["i"] for e in created}

@@ -12,11 +12,11 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
 from django.utils.functional import Promise
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from iccc.accounts.models import Role
+from iccc.geo.models import District
 
 register = template.Library()
 
@@ -37,11 +37,16 @@ class NavEntry:
 NAV: tuple[NavEntry, ...] = (
     NavEntry("dashboard:home", gettext_lazy("Home"), ALL_ROLES),
     NavEntry("registry:search", gettext_lazy("Find a patient"), PATIENT_ROLES),
+    NavEntry("outreach:console", gettext_lazy("Call console"), PATIENT_ROLES),
+    NavEntry("outreach:visits", gettext_lazy("My field visits"), frozenset({Role.VOLUNTEER}), superuser=False),
+    NavEntry("outreach:supervisor", gettext_lazy("Outreach supervisor"), frozenset({Role.COMMAND_LEAD})),
+    NavEntry("outreach:planner", gettext_lazy("Staffing planner"), frozenset({Role.COMMAND_LEAD})),
     NavEntry("registry:import", gettext_lazy("Import lab results"), frozenset({Role.COMMAND_LEAD, Role.OPERATOR})),
     NavEntry("registry:imports", gettext_lazy("Imports"), frozenset({Role.COMMAND_LEAD, Role.OPERATOR})),
     NavEntry("registry:duplicates", gettext_lazy("Possible duplicates"), frozenset({Role.COMMAND_LEAD, Role.OPERATOR})),
     NavEntry("geo:map", gettext_lazy("Map"), frozenset({Role.COMMAND_LEAD, Role.OPERATOR, Role.DOCTOR, Role.ANALYST})),
     NavEntry("core:audit_home", gettext_lazy("Audit log"), frozenset({Role.COMMAND_LEAD})),
+    NavEntry("accounts:staff", gettext_lazy("Staff"), frozenset({Role.COMMAND_LEAD})),
     NavEntry("admin:index", gettext_lazy("Back-office"), frozenset({Role.COMMAND_LEAD})),
     NavEntry("accounts:password_change", gettext_lazy("Change password"), ALL_ROLES),
 )
@@ -65,12 +70,13 @@ def nav_items(user: Any) -> list[dict[str, str]]:
 @register.simple_tag
 def district_name(user: Any) -> str:
     """The user's district in the current language (the configured district before login)."""
-    district = getattr(user, "district", None) if getattr(user, "is_authenticated", False) else None
-    if district is None:
+    district_id = getattr(user, "district_id", None) if getattr(user, "is_authenticated", False) else None
+    # Only the names: the district row also holds its boundary polygon, which is large.
+    names = District.objects.filter(pk=district_id).values_list("name", "name_hi").first() if district_id else None
+    if names is None:
         return _("Integrated Command and Control Centre")
-    if get_language() == "hi" and district.name_hi:
-        return str(district.name_hi)
-    return str(district.name)
+    name, name_hi = names
+    return str(name_hi if get_language() == "hi" and name_hi else name)
 
 
 def display_zone() -> ZoneInfo:
@@ -98,3 +104,30 @@ def mask_phone(value: str | None) -> str:
     if not value:
         return "—"
     return "••••••" + value[-4:]
+
+
+@register.simple_tag
+def url_if_exists(name: str, *args: Any) -> str:
+    """The URL of a page another app provides, or "" while that page does not exist yet."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+@register.filter
+def role_label(value: str) -> str:
+    """A stored role value ("command_lead") as its label in the current language."""
+    try:
+        return str(Role(value).label)
+    except ValueError:
+        return value
+
+
+@register.filter
+def zone_name(zone: Any) -> str:
+    """A zone as "Z18 Sector 47", in Hindi when the page is in Hindi and a Hindi name exists."""
+    if zone is None:
+        return "—"
+    name = zone.name_hi if get_language() == "hi" and zone.name_hi else zone.name
+    return f"{zone.code} {name}"

@@ -1,0 +1,20 @@
+"""Background jobs of the registry: running an uploaded line list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_tasks import task
+
+from iccc.registry.models import ImportBatch, ImportStatus
+
+
+@task()
+def run_import_task(batch_id: int) -> dict[str, Any]:
+    """Run a queued import batch; the page polls the batch's `rows_done` for progress."""
+    from iccc.registry.services import run_import
+
+    batch = ImportBatch.objects.select_related("district", "uploaded_by").get(pk=batch_id)
+    if batch.status == ImportStatus.DONE:
+        return dict(batch.summary)  # a task delivered twice must not import twice (it would be a no-op anyway)
+    return run_import(batch).counts()

@@ -1,0 +1,62 @@
+"""Indian phone numbers: the forms labs write, and the junk they must refuse with a reason."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iccc.registry.phones import normalise_phone
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["9876543210", "+91 98765 43210", "098765 43210", "91-9876543210", "+91-98765-43210", "(+91) 98765.43210",
+     "919876543210", "9876543210.0", 9876543210],
+)  # fmt: skip
+def test_common_mobile_forms_become_one_e164_number(raw: object) -> None:
+    result = normalise_phone(raw)
+    assert (result.e164, result.kind, result.reason) == ("+919876543210", "mobile", "")
+
+
+def test_a_landline_with_its_std_code_is_kept_as_a_landline() -> None:
+    for raw in ("0124 2345678", "01242345678", "+91 124 234 5678"):
+        result = normalise_phone(raw)
+        assert (result.e164, result.kind) == ("+911242345678", "landline")
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("1950", "short code"),
+        ("108", "short code"),
+        ("0000000000", "placeholder"),
+        ("9999999999", "placeholder"),
+        ("+91 98765 4321", "9 digits"),
+        ("+1 415 555 2671", "not an Indian number"),
+        ("+44 20 7946 0958", "not an Indian number"),
+        ("", "missing"),
+        ("N/A", "missing"),
+        (None, "missing"),
+        ("abc", "no digits"),
+        ("1800-180-1104", "toll-free"),
+    ],
+)
+def test_unusable_numbers_are_refused_with_a_reason(raw: object, words: str) -> None:
+    result = normalise_phone(raw)
+    assert not result.ok
+    assert result.e164 == ""
+    assert result.kind == "none"
+    assert words in result.reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=30), st.from_regex(r"\+?(91|0)?[ -]?[0-9][0-9 -]{5,12}", fullmatch=True)))
+def test_normalising_never_crashes_and_is_idempotent_on_its_own_output(raw: str) -> None:
+    result = normalise_phone(raw)
+    assert result.ok == bool(result.e164)
+    assert result.ok or result.reason
+    if result.ok:
+        assert result.e164.startswith("+91")
+        again = normalise_phone(result.e164)
+        assert (again.e164, again.kind) == (result.e164, result.kind)
