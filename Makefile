@@ -31,8 +31,10 @@ fmt: install
 	$(BIN)/ruff check --fix src conftest.py
 	$(BIN)/ruff format src conftest.py
 
-bench: install       ## every benchmark, results printed as JSON
-	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc bench import --rows 100000
+bench: install       ## every benchmark (on DATABASE_URL, default SQLite); figures go in BENCHMARKS.md
+	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc migrate -v0
+	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc bench import --rows 100000 --repeat 3
+	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc bench outreach --agents 50 --repeat 3
 
 messages: install    ## refresh the Hindi catalogue after changing strings (needs gettext)
 	cd src/iccc && ICCC_INSECURE_DEV_KEY=1 ../../$(BIN)/iccc makemessages -l hi --ignore 'testing/*'

@@ -28,6 +28,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _english_after_each_test() -> Iterator[None]:
+    """A test that switched to Hindi must not leave the next test in Hindi."""
+    yield
+    from django.utils import translation
+
+    translation.activate("en")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_geo_caches() -> None:
     """Tests roll back and reuse ids: a zone index cached by one test must not serve the next."""
     from iccc.geo import gazetteer, index

@@ -166,6 +166,8 @@ ICCC_DISPLAY_TIME_ZONE = os.environ.get("ICCC_DISPLAY_TIME_ZONE", "Asia/Kolkata"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves from finders; an existing (even empty) root keeps it from warning.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # The page shell's CSS/JS and the vendored libraries and fonts (not inside any one app).
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STORAGES = {

@@ -169,7 +169,7 @@ def create_first_contact_tasks(cases: Sequence[NewCase], *, now: datetime | None
     Idempotent: a case that already has its first-contact task is skipped (unique
     constraint), so a replayed event creates nothing. Returns the number of cases handled.
 
-    The import calls this after every chunk (2,000 cases), so the rows go in as plain
+    The import calls this after every chunk (5,000 cases), so the rows go in as plain
     tuples through `iccc.core.bulk.insert_rows` (`INSERT ... ON CONFLICT DO NOTHING`, as
     bulk_create's ignore_conflicts): building and compiling an OutreachTask instance per
     case cost more than the rest of the import. Every column is given: the values below, the
