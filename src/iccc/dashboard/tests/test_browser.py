@@ -5,33 +5,16 @@ Screenshots go to var/screenshots/ (used in the README and for looking at the pa
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from iccc.accounts import services
 from iccc.dashboard.tests.factories import grant, make_case
+from iccc.testing.browser import shot, sign_in
 from iccc.testing.cast import Cast, build_cast
 
 pytestmark = [pytest.mark.browser]
-
-PASSWORD = "correct horse battery"
-SHOTS = Path.cwd() / "var" / "screenshots"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _sync_db_beside_playwright() -> Iterator[None]:
-    # Playwright's sync API keeps an event loop running in this thread; the test's own ORM
-    # calls (and the test database set-up) are still synchronous and safe, so Django's guard
-    # is lifted. Session-scoped so it is in place before the database and browser fixtures.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "1"
-    yield
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
@@ -56,19 +39,6 @@ def live_cast(transactional_db: Any) -> Cast:
     return cast
 
 
-def _sign_in(page: Any, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url("**/")
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 def _to_hindi(page: Any) -> None:
     page.click("button.lang-btn[value=hi]")
     page.wait_for_load_state()
@@ -86,14 +56,14 @@ def test_each_role_signs_in_to_its_own_home_page(page: Any, live_cast: Cast) -> 
         "analyst": "District figures",
     }
     for username, heading in expected.items():
-        _sign_in(page, username)
+        sign_in(page, username)
         assert page.locator("h1").first.inner_text() == heading, username
         if username == "lead":
-            _shot(page, "lead-home-en")
+            shot(page, "lead-home-en")
             _to_hindi(page)
             assert page.locator("h1").first.inner_text() == "ज़िले का सारांश"
             assert "टेस्टपुर" in page.locator(".brand-district").inner_text()
-            _shot(page, "lead-home-hi")
+            shot(page, "lead-home-hi")
             page.click("button.lang-btn[value=en]")
             page.wait_for_load_state()
         page.click(".logout-form button")
@@ -102,10 +72,10 @@ def test_each_role_signs_in_to_its_own_home_page(page: Any, live_cast: Cast) -> 
 
 def _shot_login(page: Any) -> None:
     page.goto("/accounts/login/")
-    _shot(page, "login-en")
+    shot(page, "login-en")
     _to_hindi(page)
     assert "साइन इन" in page.locator("h1").inner_text()
-    _shot(page, "login-hi")
+    shot(page, "login-hi")
     page.click("button.lang-btn[value=en]")
     page.wait_for_load_state()
 
@@ -122,7 +92,7 @@ def test_a_volunteer_on_a_phone_sees_their_people_as_cards_and_a_collapsed_menu(
     )
     page = context.new_page()
     try:
-        _sign_in(page, "volunteer_a")
+        sign_in(page, "volunteer_a")
         assert page.locator("#sidenav").is_hidden()
         page.click(".nav-toggle")
         assert page.locator("#sidenav").is_visible()
@@ -131,17 +101,17 @@ def test_a_volunteer_on_a_phone_sees_their_people_as_cards_and_a_collapsed_menu(
         assert "••••••" in page.content()
         # No horizontal scrolling on a phone.
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        _shot(page, "volunteer-home-phone-en")
+        shot(page, "volunteer-home-phone-en")
         _to_hindi(page)
         assert page.locator("h1").first.inner_text() == "मेरे लोग"
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        _shot(page, "volunteer-home-phone-hi")
+        shot(page, "volunteer-home-phone-hi")
     finally:
         context.close()
 
 
 def test_a_deactivated_user_is_thrown_out_on_their_next_request(page: Any, live_cast: Cast) -> None:
-    _sign_in(page, "operator_a")
+    sign_in(page, "operator_a")
     services.deactivate_user(live_cast.lead, live_cast.operator_a, "left the command centre")
     page.reload()
     assert "/accounts/login/" in page.url
@@ -150,7 +120,7 @@ def test_a_deactivated_user_is_thrown_out_on_their_next_request(page: Any, live_
 def test_pages_load_nothing_blocked_by_the_content_security_policy(page: Any, live_cast: Cast) -> None:
     violations: list[str] = []
     page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
-    _sign_in(page, "lead")
+    sign_in(page, "lead")
     page.goto("/audit/")
     page.click("#audit-chain button")
     page.wait_for_selector("#audit-chain .notice")  # loaded by htmx
@@ -159,7 +129,7 @@ def test_pages_load_nothing_blocked_by_the_content_security_policy(page: Any, li
 
 
 def test_the_overview_refreshes_itself_without_reloading_the_page(page: Any, live_cast: Cast) -> None:
-    _sign_in(page, "lead")
+    sign_in(page, "lead")
     assert page.locator("#stat-active").inner_text() == "5"
     make_case(live_cast.zone_b, name="Late Arrival")
     # Trigger the minute's refresh now rather than waiting for it.

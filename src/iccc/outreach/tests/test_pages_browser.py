@@ -5,10 +5,7 @@ Screenshots go to var/screenshots/outreach-*.png (looked at when the pages chang
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,22 +14,10 @@ from django.utils import timezone
 from iccc.outreach import services
 from iccc.outreach.models import Alert, CallAttempt, CheckIn
 from iccc.outreach.tests.support import make_case
+from iccc.testing.browser import shot, sign_in
 from iccc.testing.cast import Cast, build_cast
 
 pytestmark = [pytest.mark.browser]
-
-PASSWORD = "correct horse battery"
-SHOTS = Path.cwd() / "var" / "screenshots"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _sync_db_beside_playwright() -> Iterator[None]:
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls here are synchronous.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "1"
-    yield
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
@@ -57,25 +42,12 @@ def desk(transactional_db: Any) -> Cast:
     return cast
 
 
-def _sign_in(page: Any, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url("**/")
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"outreach-{name}.png"), full_page=True)
-
-
 def test_an_operator_works_the_queue_with_the_keyboard(page: Any, desk: Cast) -> None:
     page.set_viewport_size({"width": 1680, "height": 1050})
-    _sign_in(page, "operator_a")
+    sign_in(page, "operator_a")
     page.goto("/outreach/console/")
     page.wait_for_selector("text=3 patients are waiting in your zones")  # nothing claimed yet
-    _shot(page, "console-empty")
+    shot(page, "outreach-console-empty")
     page.keyboard.press("n")
     page.wait_for_selector("#patient-name:has-text('Asha Devi')")
     page.fill("input[name=spo2]", "96")
@@ -84,10 +56,10 @@ def test_an_operator_works_the_queue_with_the_keyboard(page: Any, desk: Cast) ->
     page.check("input[name=comorbidities][value=diabetes]")
     page.fill("input[name=household_members]", "4")
     page.keyboard.press("Escape")
-    _shot(page, "console-wide")
+    shot(page, "outreach-console-wide")
     page.keyboard.press("?")
     page.wait_for_selector("#shortcut-help[open]")
-    _shot(page, "console-help")
+    shot(page, "outreach-console-help")
     page.keyboard.press("Escape")
     page.keyboard.press("1")
     page.wait_for_selector("#patient-name:has-text('Mohan Lal')")
@@ -97,11 +69,11 @@ def test_an_operator_works_the_queue_with_the_keyboard(page: Any, desk: Cast) ->
     assert (checkin.spo2, checkin.symptoms, checkin.comorbidities) == (96, ["cough"], ["diabetes"])
     page.click("button.lang-btn[value=hi]")
     page.wait_for_selector("#patient-name:has-text('Mohan Lal')")
-    _shot(page, "console-hindi")
+    shot(page, "outreach-console-hindi")
 
 
 def test_impossible_spo2_is_refused_in_the_browser(page: Any, desk: Cast) -> None:
-    _sign_in(page, "operator_a")
+    sign_in(page, "operator_a")
     page.goto("/outreach/console/")
     page.click("button[data-shortcut=n]")
     page.wait_for_selector("#patient-name:has-text('Asha Devi')")
@@ -109,7 +81,7 @@ def test_impossible_spo2_is_refused_in_the_browser(page: Any, desk: Cast) -> Non
     page.click("button[data-shortcut='1']")
     page.wait_for_selector("text=is not a possible SpO2 reading")
     assert not CallAttempt.objects.exists()
-    _shot(page, "console-refused")
+    shot(page, "outreach-console-refused")
 
 
 def test_supervisor_and_planner_pages(page: Any, desk: Cast) -> None:
@@ -119,10 +91,10 @@ def test_supervisor_and_planner_pages(page: Any, desk: Cast) -> None:
         task = services.claim_next_task(operator)
         assert task is not None
         services.record_call_outcome(operator, task, "reached", idempotency_key=f"shot-{task.pk}")
-    _sign_in(page, "lead")
+    sign_in(page, "lead")
     page.goto("/outreach/supervisor/")
     page.wait_for_selector("text=Time to first contact by zone")
-    _shot(page, "supervisor")
+    shot(page, "outreach-supervisor")
     page.goto("/outreach/planner/")
     page.fill("input[name=arrivals]", "1000")
     page.fill("input[name=isolated]", "5000")
@@ -130,7 +102,7 @@ def test_supervisor_and_planner_pages(page: Any, desk: Cast) -> None:
     page.select_option("select[name=scale]", "0.05")
     page.click("text=Run the plan")
     page.wait_for_selector("text=Simulation and Erlang-C side by side", timeout=120_000)
-    _shot(page, "planner")
+    shot(page, "outreach-planner")
 
 
 def test_a_volunteer_sees_visits_on_a_phone(browser: Any, live_server: Any, desk: Cast) -> None:
@@ -140,7 +112,7 @@ def test_a_volunteer_sees_visits_on_a_phone(browser: Any, live_server: Any, desk
     context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True)
     phone = context.new_page()
     try:
-        _sign_in(phone, "volunteer_a")
+        sign_in(phone, "volunteer_a")
         phone.goto("/outreach/visits/")
         phone.click("text=Start my next visit")
         phone.wait_for_selector("text=Visit in progress")
@@ -148,6 +120,6 @@ def test_a_volunteer_sees_visits_on_a_phone(browser: Any, live_server: Any, desk
         phone.wait_for_selector("text=Ringing your phone")
         body = phone.content()
         assert parent.person.phone[-10:] not in body
-        _shot(phone, "visits-phone")
+        shot(phone, "outreach-visits-phone")
     finally:
         context.close()

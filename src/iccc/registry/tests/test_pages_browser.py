@@ -5,24 +5,11 @@ Screenshots (English and Hindi) go to var/screenshots/ for review.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from iccc.registry.tests.test_pages_import import LINE_LIST
+from iccc.testing.browser import shot, sign_in
 from iccc.testing.cast import build_cast
-
-SHOTS = Path.cwd() / "var" / "screenshots"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _sync_db_beside_playwright():
-    # Playwright's sync API keeps an event loop running in this thread; the test's own ORM
-    # calls are synchronous and safe, so Django's guard is lifted for this module only.
-    # Module scope: set before the database fixtures are set up, undone after they are torn down.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-        yield
 
 
 @pytest.fixture
@@ -33,22 +20,13 @@ def media_in_tmp(settings, tmp_path):
     }
 
 
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 @pytest.mark.browser
 def test_operator_uploads_a_line_list_then_finds_and_opens_a_patient(transactional_db, media_in_tmp, tmp_path, page):
     build_cast()
     line_list = tmp_path / "lab-29-04.csv"
     line_list.write_bytes(LINE_LIST)
 
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", "operator_a")
-    page.fill("input[name=password]", "correct horse battery")
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url("**/")
+    sign_in(page, "operator_a")
 
     # Upload: the progress fragment polls until done, then shows the summary and the row errors.
     page.goto("/registry/import/")
