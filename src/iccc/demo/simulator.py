@@ -151,6 +151,10 @@ class Simulator:
         from iccc.registry.synthetic import generate_rows
 
         began = time.perf_counter()
+        arrival = received_at or timezone.now()
+        # The curve sets how many results arrive; they are dated the day they arrive, so a
+        # newcomer sees "result today", not a 2021 date thousands of days ago.
+        arrival_day = arrival.astimezone(local_tz()).date()
         self._pending += span
         quanta = int(self._pending / QUANTUM)
         self._pending -= quanta * QUANTUM
@@ -161,7 +165,9 @@ class Simulator:
         for _ in range(quanta):
             due, carry = cases_due(self.curve, self.scale, t, t + QUANTUM, carry)
             for day, n in due:
-                rows += generate_rows(n, seed=self.seed, result_date=day, start_index=self.clock.next_index + len(rows))
+                rows += generate_rows(
+                    n, seed=self.seed, result_date=arrival_day, start_index=self.clock.next_index + len(rows)
+                )
                 per_day[day] = per_day.get(day, 0) + n
             t += QUANTUM
         summary = None
@@ -172,7 +178,7 @@ class Simulator:
                     district=self.district,
                     actor=self.actor,
                     source=SOURCE,
-                    received_at=received_at or timezone.now(),
+                    received_at=arrival,
                 )
             self.clock.sim_time = t
             self.clock.carry = carry

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -237,7 +239,9 @@ class Importer:
         self.batch = batch
         self.district: District = batch.district
         self.received_at = batch.received_at
-        self.today = timezone.localtime(self.received_at).date()
+        # "Today" is the district's calendar day: a result dated 29 Apr that reaches Gurugram
+        # at 01:00 IST (still 28 Apr in UTC) is not "in the future".
+        self.today = self.received_at.astimezone(ZoneInfo(settings.ICCC_DISPLAY_TIME_ZONE)).date()
         self.chunk_rows = chunk_rows
         self.progress = progress
         self.fraction = fraction
