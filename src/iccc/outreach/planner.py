@@ -9,8 +9,10 @@ Two answers side by side:
   `services.record_call_outcome(..., now=t + handling time)` — the same functions the
   console uses, so priorities, leases, retries (30 min apart, 3 tries, then a field
   visit) are the product's, not a model of it. Nothing sleeps. It runs in a scratch
-  district inside a transaction that is rolled back, so the database is left as it was
-  (on SQLite the write lock is held meanwhile: run it off-peak or on a copy).
+  district inside a transaction that is rolled back, so the database is left as it was.
+  SQLite has one writer at a time, so on SQLite the planner page runs it in a child
+  process on a scratch database file (`simulate_day_isolated`): the live console never
+  waits for a planning run.
 * **Erlang-C (M/M/c) estimate**, hour by hour (stationary-independent-period): arrivals
   of the hour, the agents on shift that hour, exponential handling; the wait of each
   attempt is drawn from the Erlang-C waiting-time law, and the retry structure (reach
@@ -38,12 +40,17 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import math
+import os
 import random
+import subprocess
+import sys
 import time as _time
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -290,6 +297,67 @@ def simulate_day(p: PlanInput) -> PlanResult:
     result = holder["r"]
     result.seconds = round(_time.perf_counter() - started, 2)
     return result
+
+
+class PlannerError(RuntimeError):
+    """The isolated planning run failed; the message says why."""
+
+
+def simulate_day_isolated(p: PlanInput, *, timeout_s: float = 300) -> PlanResult:
+    """`simulate_day`, never holding the live database's write lock for long.
+
+    PostgreSQL: in this process (the scratch district's rows lock nobody else's). SQLite: in
+    a child process on `var/planner-scratch.sqlite3`, migrated on first use, so the live
+    file's single write lock stays free for the agents working the queue.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return simulate_day(p)
+    scratch = Path(settings.VAR_DIR) / "planner-scratch.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{scratch}"}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "iccc.outreach.planner"],
+            input=json.dumps(_input_to_json(p)),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise PlannerError(f"the planning run took longer than {timeout_s:.0f} s") from exc
+    if done.returncode != 0:
+        raise PlannerError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "planning run failed")
+    return PlanResult(**json.loads(done.stdout))
+
+
+def _input_to_json(p: PlanInput) -> dict[str, Any]:
+    data = asdict(p)
+    data["day"] = p.day.isoformat()
+    return data
+
+
+def _input_from_json(data: dict[str, Any]) -> PlanInput:
+    data = dict(data)
+    data["day"] = date.fromisoformat(data["day"])
+    data["shifts"] = tuple(Shift(**s) for s in data["shifts"])
+    return PlanInput(**data)
+
+
+def _child_main() -> None:
+    """Entry point of the isolated run: plan input as JSON on stdin, the result as JSON on stdout."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iccc.config.settings")
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    result = simulate_day(_input_from_json(json.loads(sys.stdin.read())))
+    sys.stdout.write(json.dumps(result.as_dict(), default=str))
 
 
 def _scratch_district(tag: str) -> Any:
@@ -542,3 +610,7 @@ def plan(
         out["agents_needed_confirmed"] = confirmed
     out["agents_needed_for_follow_ups"] = agents_for_workload(p)
     return out
+
+
+if __name__ == "__main__":
+    _child_main()

@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from iccc.accounts.models import Role, User
 from iccc.geo.models import District, Zone
-from iccc.outreach import kpis, services, telephony
+from iccc.outreach import kpis, planner, services, telephony
 from iccc.outreach.forms import (
     PHONE_OUTCOMES,
     QUICK_NEEDS,
@@ -854,7 +854,6 @@ def reassign(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _plan_input(d: dict[str, Any], agents: int | None = None) -> Any:
-    from iccc.outreach import planner
 
     hours = int(d["shift_hours"])
     # Everyone works the day shift from 08:00; a quarter of them cover the rest of the day.
@@ -879,11 +878,10 @@ PLAN_CURVE_POINTS = 9
 
 def _plan(form: PlanForm) -> dict[str, Any]:
     """Run the domain's planner: one simulation on the real queue code, Erlang-C beside it, a p90 curve."""
-    from iccc.outreach import planner
 
     d = form.cleaned_data
     p = _plan_input(d)
-    sim = planner.simulate_day(p)
+    sim = planner.simulate_day_isolated(p)
     est = planner.erlang_c_estimate(p)
     needed = planner.agents_needed_estimate(p, float(d["sla_minutes"]))
     # The curve: Erlang-C p90 for agent counts around the answer (fast), the simulated point on top.
@@ -930,7 +928,11 @@ def planner_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             started = timezone.now()
-            context.update(_plan(form))
+            try:
+                context.update(_plan(form))
+            except planner.PlannerError as exc:
+                context["plan_error"] = str(exc)
+                status = 503
             context["took_s"] = round((timezone.now() - started).total_seconds(), 1)
         else:
             status = 200 if _is_htmx(request) else 422

@@ -87,3 +87,20 @@ def test_the_demo_bridge_masks_the_number_and_needs_the_lease(crew: Any) -> None
 def test_outreach_tick_command_runs(crew: Any, capsys: Any) -> None:
     call_command("outreach_tick")
     assert "leases released" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_on_sqlite_the_planner_runs_in_a_child_process_and_leaves_the_live_database_untouched(settings, tmp_path):
+    from django.db import connection
+
+    from iccc.outreach.models import OutreachTask
+
+    settings.VAR_DIR = tmp_path
+    isolated = planner.simulate_day_isolated(PlanInput(**SMALL, seed=7))
+    in_process = planner.simulate_day(PlanInput(**SMALL, seed=7))
+    # Same code, same seed, same answer — wherever it ran.
+    assert isolated.p90_first_contact_min == in_process.p90_first_contact_min
+    assert isolated.calls == in_process.calls
+    assert not OutreachTask.objects.exists()
+    if connection.vendor == "sqlite":
+        assert (tmp_path / "planner-scratch.sqlite3").exists()
