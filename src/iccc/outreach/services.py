@@ -66,7 +66,7 @@ from iccc.outreach.models import (
     protocol_for,
     settings_for,
 )
-from iccc.registry.models import ACTIVE_CASE_STATUSES, Case, CaseStatus, PersonAccess, Severity
+from iccc.registry.models import ACTIVE_CASE_STATUSES, Case, CaseStatus, Language, Person, PersonAccess, Severity
 
 log = logging.getLogger(__name__)
 
@@ -1120,6 +1120,31 @@ def local_day_at(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour=min(hour, 23)), tzinfo=local_tz())
 
 
+def set_patient_language(actor: User, person: Person, language: str, *, reason: str = "") -> int:
+    """Record the language a patient needs; their waiting calls go to agents who speak it.
+
+    Returns how many waiting tasks were re-routed. Blank clears it (any agent may call).
+    """
+    if language and language not in Language.values:
+        raise ValidationError({"language": _("Unknown language %(code)s.") % {"code": language}})
+    if not Person.objects.visible_to(actor).filter(pk=person.pk).exists():
+        raise PermissionDenied(_("This patient is not in your scope."))
+    with transaction.atomic():
+        before = person.language
+        Person.objects.filter(pk=person.pk).update(language=language, updated_at=timezone.now())
+        person.language = language
+        rerouted = OutreachTask.objects.filter(person_id=person.pk, status=TaskStatus.OPEN).update(language=language)
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            person,
+            person_id=str(person.pk),
+            changes={"language": [before, language]},
+            reason=reason or "language heard on the call",
+        )
+    return rerouted
+
+
 def schedule_follow_ups(today: date, *, district_id: int | None = None, now: datetime | None = None) -> FollowUpReport:
     """One follow-up task per active home-isolation case for `today`, after releasing those the protocol frees.
 
@@ -1153,7 +1178,7 @@ def schedule_follow_ups(today: date, *, district_id: int | None = None, now: dat
                     "case_id"
                 )
             )
-            .values_list("pk", "person_id", "zone_id", "person__age", "severity", "symptomatic")
+            .values_list("pk", "person_id", "zone_id", "person__age", "severity", "symptomatic", "person__language")
         )
         # Follow-up calls start at 07:00 local and are due by the district's hour.
         start, due = local_day_at(today, 7), local_day_at(today, policy.follow_up_due_hour)
@@ -1162,9 +1187,9 @@ def schedule_follow_ups(today: date, *, district_id: int | None = None, now: dat
                 district_id=did, case_id=pk, person_id=person_id, zone_id=zone_id, kind=TaskKind.FOLLOW_UP,
                 priority=policy.priority_for(TaskKind.FOLLOW_UP, age=age, severity=sev, symptomatic=sym),
                 clock_start=start, due_at=due, available_at=start, for_date=today,
-                created_at=now,
+                created_at=now, language=language,
             )
-            for pk, person_id, zone_id, age, sev, sym in cases.iterator(chunk_size=5000)
+            for pk, person_id, zone_id, age, sev, sym, language in cases.iterator(chunk_size=5000)
         ]  # fmt: skip
         with transaction.atomic():
             OutreachTask.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("tasks/<int:pk>/release/", views.release, name="release"),
     path("tasks/<int:pk>/call/", views.bridge_call, name="call"),
     path("tasks/<int:pk>/need/", views.raise_need, name="need"),
+    path("tasks/<int:pk>/language/", views.set_language_for_calls, name="language"),
     path("tasks/<int:pk>/reassign/", views.reassign, name="reassign"),
     path("visits/", views.visits, name="visits"),
     path("supervisor/", views.supervisor, name="supervisor"),

@@ -54,7 +54,7 @@ from iccc.outreach.models import (
     settings_for,
 )
 from iccc.registry import lookup
-from iccc.registry.models import Person
+from iccc.registry.models import Language, Person
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +219,7 @@ def _console_context(
             "need_form": NeedForm(),
             "outcome_buttons": _outcome_buttons(task),
             "quick_needs": [(k.value, k.label) for k in QUICK_NEEDS],
+            "languages": Language.choices,
             "agent_name": user.get_full_name() or user.username,
             "patient_name": card.person.name,
             "district_en": district_en,
@@ -478,6 +479,31 @@ def raise_need(request: HttpRequest, pk: int) -> HttpResponse:
         back = "outreach:visits" if task.kind == TaskKind.FIELD_VISIT else "outreach:console"
         return HttpResponseRedirect(reverse(back))
     return render(request, "outreach/_needs.html", context, status=200)
+
+
+@login_required
+@require_POST
+def set_language_for_calls(request: HttpRequest, pk: int) -> HttpResponse:
+    """The agent heard which language the patient needs: later calls go to agents who speak it."""
+    user = _user(request)
+    _require(_allowed(user, CONSOLE_ROLES | VISIT_ROLES))
+    task = _task_for(user, pk)
+    context: dict[str, Any] = {"task": task, "person": task.person, "languages": Language.choices}
+    status = 200
+    try:
+        context["rerouted"] = services.set_patient_language(user, task.person, request.POST.get("language", "").strip())
+        context["language_saved"] = True
+    except ValidationError as exc:
+        context["language_error"] = " ".join(_reasons(exc))
+        status = 400
+    if not _is_htmx(request):
+        if status == 200:
+            messages.success(request, _("Language saved."))
+        else:
+            messages.error(request, context["language_error"])
+        back = "outreach:visits" if task.kind == TaskKind.FIELD_VISIT else "outreach:console"
+        return HttpResponseRedirect(reverse(back))
+    return render(request, "outreach/_language.html", context, status=status)
 
 
 # ============================================================================ volunteers' visits (phones)

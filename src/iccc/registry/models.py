@@ -72,6 +72,23 @@ class PhoneKind(models.TextChoices):
     NONE = "none", _("No usable number")
 
 
+class Language(models.TextChoices):
+    """Languages a patient may need a call in (Gurugram's call floor, 2021; extend per district)."""
+
+    HINDI = "hi", _("Hindi")
+    ENGLISH = "en", _("English")
+    HARYANVI = "bgc", _("Haryanvi")
+    PUNJABI = "pa", _("Punjabi")
+    BENGALI = "bn", _("Bengali")
+    URDU = "ur", _("Urdu")
+    NEPALI = "ne", _("Nepali")
+    ODIA = "or", _("Odia")
+    MARATHI = "mr", _("Marathi")
+    TAMIL = "ta", _("Tamil")
+    TELUGU = "te", _("Telugu")
+    MALAYALAM = "ml", _("Malayalam")
+
+
 class Placement(models.TextChoices):
     """How a person's address was placed on the map."""
 
@@ -143,6 +160,13 @@ class Person(models.Model):
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     phone = models.CharField(_("phone"), max_length=16, blank=True, db_index=True, help_text=_("E.164"))
     phone_kind = models.CharField(_("phone kind"), max_length=10, choices=PhoneKind.choices, default=PhoneKind.NONE)
+    language = models.CharField(
+        _("language for calls"),
+        max_length=8,
+        choices=Language.choices,
+        blank=True,
+        help_text=_("set by the agent who reached them; their calls then go to agents who speak it"),
+    )
     alt_phone = models.CharField(_("other phone"), max_length=16, blank=True)
     address = models.TextField(_("address"), blank=True)
     zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
