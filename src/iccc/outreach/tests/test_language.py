@@ -32,7 +32,9 @@ def test_an_agent_who_does_not_speak_it_is_not_given_the_call(cast, waiting):
     cast.operator_a.languages = "en,hi"
     assert services.claim_next_task(cast.operator_a) is None
     cast.operator_a.languages = "en,hi,bn"
-    assert services.claim_next_task(cast.operator_a).pk == waiting.pk
+    claimed = services.claim_next_task(cast.operator_a)
+    assert claimed is not None
+    assert claimed.pk == waiting.pk
 
 
 def test_an_unknown_language_is_refused_with_a_reason(cast, waiting):
