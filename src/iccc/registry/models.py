@@ -165,6 +165,9 @@ class Person(models.Model):
         max_length=8,
         choices=Language.choices,
         blank=True,
+        # A database default too: the importer's bulk insert names its columns and leaves this out.
+        default="",
+        db_default="",
         help_text=_("set by the agent who reached them; their calls then go to agents who speak it"),
     )
     alt_phone = models.CharField(_("other phone"), max_length=16, blank=True)
