@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test lint fmt bench messages lock clean serve
+.PHONY: install demo test lint fmt bench messages lock clean
 
 install: $(STAMP)
 
@@ -35,6 +35,7 @@ bench: install       ## every benchmark (on DATABASE_URL, default SQLite); figur
 	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc migrate -v0
 	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc bench import --rows 100000 --repeat 3
 	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc bench outreach --agents 50 --repeat 3
+	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc bench geo --repeat 3
 
 messages: install    ## refresh the Hindi catalogue after changing strings (needs gettext)
 	cd src/iccc && ICCC_INSECURE_DEV_KEY=1 ../../$(BIN)/iccc makemessages -l hi --ignore 'testing/*'

@@ -72,9 +72,29 @@ def _outreach_run(opts: dict[str, Any], log: Callable[[str], None]) -> dict[str,
     )
 
 
+def _geo_args(parser: Any) -> None:
+    parser.add_argument("--points", type=int, default=100_000, help="random points and addresses (default 100,000)")
+
+
+def _geo_run(opts: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+    from iccc.geo import bench
+    from iccc.geo.models import District
+    from iccc.geo.services import load_demo_geography
+
+    if opts["points"] < 1:
+        raise CommandError("--points must be at least 1")
+    district = District.objects.filter(code="gurugram").first()
+    if district is None:
+        log("loading the bundled Gurugram geography")
+        load_demo_geography("gurugram")
+        district = District.objects.get(code="gurugram")
+    return bench.run(district.pk, n=opts["points"], repeat=max(opts["repeat"], 1))
+
+
 BENCHMARKS: dict[str, tuple[str, Callable[[Any], None], Runner]] = {
     "import": ("lab line-list import vs a raw bulk insert", _import_args, _import_run),
     "outreach": ("work queue under concurrent claimers, and the staffing planner", _outreach_args, _outreach_run),
+    "geo": ("point-in-zone lookups and address gazetteer on the Gurugram geography", _geo_args, _geo_run),
 }
 
 
