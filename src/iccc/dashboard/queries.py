@@ -8,13 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from iccc.core.time import local_today, local_tz
 from iccc.geo.models import Zone
 from iccc.registry.models import (
     ACTIVE_CASE_STATUSES,
@@ -31,18 +30,10 @@ SMALL_COUNT_THRESHOLD = 5
 NEW_CASE_WINDOW = timedelta(hours=48)
 
 
-def display_zone() -> ZoneInfo:
-    return ZoneInfo(settings.ICCC_DISPLAY_TIME_ZONE)
-
-
-def local_today(now: datetime | None = None) -> date:
-    return timezone.localtime(now or timezone.now(), display_zone()).date()
-
-
 def start_of_local_day(now: datetime | None = None) -> datetime:
     """Midnight today in the district's time zone, as an aware datetime (compared with UTC storage)."""
     today = local_today(now)
-    return datetime(today.year, today.month, today.day, tzinfo=display_zone())
+    return datetime(today.year, today.month, today.day, tzinfo=local_tz())
 
 
 @dataclass
@@ -193,7 +184,7 @@ def daily_new_cases(cases: QuerySet[Case], days: int = 14) -> list[tuple[date, i
         row["day"]: row["n"]
         for row in cases.filter(result_received_at__gte=since)
         .order_by()
-        .annotate(day=TruncDate("result_received_at", tzinfo=display_zone()))
+        .annotate(day=TruncDate("result_received_at", tzinfo=local_tz()))
         .values("day")
         .annotate(n=Count("id"))
     }

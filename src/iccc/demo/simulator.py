@@ -14,12 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from iccc.core.time import local_tz
 from iccc.demo.curve import DAY, DailyCurve, cases_due, day_start
 from iccc.demo.models import SimulationClock
 from iccc.geo.models import District
@@ -33,10 +32,6 @@ DEFAULT_INTERVAL = 5.0  # real seconds between batches
 # The simulator's unit of simulated time (see `Simulator.advance`).
 QUANTUM = timedelta(minutes=15)
 SOURCE = "simulator"
-
-
-def local_tz() -> ZoneInfo:
-    return ZoneInfo(getattr(settings, "ICCC_DISPLAY_TIME_ZONE", "Asia/Kolkata"))
 
 
 @dataclass

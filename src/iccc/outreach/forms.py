@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import forms
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from iccc.core.time import local_tz
 from iccc.outreach.models import VITAL_BOUNDS, CallOutcome, Comorbidity, NeedKind, NeedUrgency, Symptom
 
 # Outcomes offered on a phone call, in the order of their keyboard shortcuts 1 to 8.
@@ -51,10 +50,6 @@ QUICK_NEEDS: tuple[NeedKind, ...] = (
 VITAL_LABELS = {"spo2": _("SpO2"), "temperature_c": _("Temperature"), "pulse": _("Pulse")}
 
 
-def _local_zone() -> ZoneInfo:
-    return ZoneInfo(settings.ICCC_DISPLAY_TIME_ZONE)
-
-
 class LocalDateTimeField(forms.DateTimeField):
     """A <input type=datetime-local> read in the district's time zone (agents type IST)."""
 
@@ -66,7 +61,7 @@ class LocalDateTimeField(forms.DateTimeField):
             return None
         if timezone.is_aware(result):
             result = result.replace(tzinfo=None)
-        return result.replace(tzinfo=_local_zone())
+        return result.replace(tzinfo=local_tz())
 
 
 class OutcomeForm(forms.Form):

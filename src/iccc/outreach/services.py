@@ -22,9 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case as When_
@@ -39,6 +37,7 @@ from iccc.core import audit
 from iccc.core.bulk import insert_rows
 from iccc.core.choices import AuditAction
 from iccc.core.models import Event
+from iccc.core.time import local_tz
 from iccc.outreach.models import (
     CONTACT_OUTCOMES,
     DEFAULT_RED_FLAG_RULES,
@@ -1105,11 +1104,6 @@ class FollowUpReport:
     missed: int = 0
     released: int = 0
     districts: int = 0
-
-
-def local_tz() -> ZoneInfo:
-    """The district's wall clock (days of follow-up, "today"): ICCC_DISPLAY_TIME_ZONE."""
-    return ZoneInfo(getattr(settings, "ICCC_DISPLAY_TIME_ZONE", "Asia/Kolkata"))
 
 
 def local_today(now: datetime | None = None) -> date:

@@ -14,9 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from iccc.accounts.models import Role, User
+from iccc.core.time import local_today, local_tz
 from iccc.geo.models import District, Zone
 from iccc.outreach import kpis, planner, services, telephony
 from iccc.outreach.forms import (
@@ -78,10 +77,6 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 def _user(request: HttpRequest) -> Any:
     return request.user
-
-
-def _ist() -> ZoneInfo:
-    return ZoneInfo(settings.ICCC_DISPLAY_TIME_ZONE)
 
 
 def _allowed(user: Any, roles: frozenset[str]) -> bool:
@@ -152,7 +147,7 @@ def _patient_card(user: Any, task: OutreachTask) -> PatientCard:
         phone=lookup.phone_for(user, person.phone),
         phone_masked=bool(user.sees_masked_phones),
         show_address=bool(user.sees_personal_data or task.kind == TaskKind.FIELD_VISIT),
-        days_since_result=case.days_since_result(timezone.localdate(timezone.now(), _ist())),
+        days_since_result=case.days_since_result(local_today()),
         attempts=attempts,
         checkins=checkins,
         household=household,
@@ -727,7 +722,7 @@ def _supervisor_context(request: HttpRequest) -> dict[str, Any]:
     user = _user(request)
     did = user.district_id
     now = timezone.now()
-    today = timezone.localdate(now, _ist())
+    today = local_today(now)
     if did is None:
         return {"no_district": True}
     policy = settings_for(int(did))
@@ -737,7 +732,7 @@ def _supervisor_context(request: HttpRequest) -> dict[str, Any]:
     since = now - timedelta(hours=24)
     first = kpis.first_contact_stats(int(did), since=since, until=now + timedelta(seconds=1), now=now)
     queue = kpis.queue_depth(int(did), now=now)
-    adherence = kpis.follow_up_adherence(int(did), today, tz=_ist())
+    adherence = kpis.follow_up_adherence(int(did), today, tz=local_tz())
     calls = kpis.calls_per_agent_hour(int(did), since=since, until=now + timedelta(seconds=1))
     by_zone = kpis.queue_by_zone(int(did), now=now)
     breaches = list(kpis.breach_list(int(did), now=now, limit=30))

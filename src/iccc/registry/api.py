@@ -13,11 +13,11 @@ from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from iccc.core.time import local_today
 from iccc.registry import lookup
 from iccc.registry.models import Case, CaseStatus, ImportStatus, Person
 
@@ -193,7 +193,7 @@ def read_person(request: HttpRequest, person_id: str, reason: str = "") -> Any:
     except lookup.ReadQuotaExceeded as exc:
         return 429, {"detail": str(exc)}
     person = record.person
-    today = timezone.localdate()
+    today = local_today()
     return {
         "id": person.pk,
         "name": person.name,
@@ -253,7 +253,7 @@ def list_cases(request: HttpRequest, zone: str = "", status: str = "", page: int
             "reason": f"must be <= {pages}",
         }
     start = (page - 1) * CASES_PAGE_SIZE
-    today = timezone.localdate()
+    today = local_today()
     items = [_case_out(c, today) for c in qs[start : start + CASES_PAGE_SIZE]]
     return {"items": items, "count": count, "page": page, "pages": pages, "page_size": CASES_PAGE_SIZE}
 

@@ -30,6 +30,7 @@ from iccc.accounts.models import Role
 from iccc.core import audit
 from iccc.core.choices import AuditAction
 from iccc.core.models import AuditEntry
+from iccc.core.time import local_today
 from iccc.registry import names, phones
 from iccc.registry.models import Case, ImportBatch, MatchStatus, Person, PossibleDuplicate
 
@@ -253,7 +254,7 @@ def search_people(user: Any, q: str, limit: int = 50, today: date | None = None)
         .prefetch_related(_latest_cases())
         .order_by("name", "id")[:limit]
     )
-    today = today or timezone.localdate()
+    today = today or local_today()
     results = []
     for person in people:
         cases: list[Case] = getattr(person, "case_list", [])
@@ -321,7 +322,7 @@ def person_record(user: Any, person_id: Any, reason: str = "") -> PersonRecord:
         .prefetch_related("results")
         .order_by("-result_date", "-result_received_at")
     )
-    today = timezone.localdate()
+    today = local_today()
     for case in cases:
         case.days_since = case.days_since_result(today)  # type: ignore[attr-defined]
     household: list[Person] = []

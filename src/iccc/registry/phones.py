@@ -68,8 +68,22 @@ def normalise_phone(raw: object) -> PhoneResult:
         national = fast.group(1)
         if _is_junk(national):
             return _refuse(_("phone number %(number)s looks like a placeholder, not a real number") % {"number": text})
-        return PhoneResult("+91" + national, PhoneKind.MOBILE.value)
+        if national[0] == "9":  # no trunk (STD) code starts with 9: always a mobile
+            return PhoneResult("+91" + national, PhoneKind.MOBILE.value)
+        # 6, 7 and 8 also begin landlines (Patna 612, Ahmedabad 79, Bengaluru 80): ask
+        # phonenumbers once per 6-digit prefix, which is what decides the kind.
+        kind = _KIND_BY_PREFIX.get(national[:6])
+        if kind is None:
+            result = _slow_path(text, compact)
+            _KIND_BY_PREFIX[national[:6]] = result.kind if result.e164 else ""
+            return result
+        if kind:
+            return PhoneResult("+91" + national, kind)
     return _slow_path(text, compact)
+
+
+# 6-digit national prefix → kind ("" = refused: that range is not a personal number).
+_KIND_BY_PREFIX: dict[str, str] = {}
 
 
 def _slow_path(text: str, compact: str) -> PhoneResult:

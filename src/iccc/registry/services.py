@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from iccc.accounts.models import Role
 from iccc.core import audit
 from iccc.core.choices import AuditAction
+from iccc.core.time import local_today
 from iccc.geo.models import District
 from iccc.registry.importer.headers import map_header, missing_required
 from iccc.registry.importer.pipeline import CHUNK_ROWS, Importer
@@ -403,7 +404,7 @@ def change_case_status(actor: Any, case: Case, status: str, reason: str, *, on: 
             return locked
         before = audit.snapshot(locked, ("status", "closed_on"))
         locked.status = status
-        locked.closed_on = (on or timezone.localdate()) if status in _CLOSING else None
+        locked.closed_on = (on or local_today()) if status in _CLOSING else None
         locked.save(update_fields=["status", "closed_on", "updated_at"])
         audit.record(
             actor,

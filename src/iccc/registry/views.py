@@ -17,10 +17,10 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from iccc.core.time import local_today
 from iccc.registry import lookup, services, tasks
 from iccc.registry.forms import Decision, DuplicateDecisionForm, ImportForm, SearchForm
 from iccc.registry.models import ImportBatch, ImportStatus
@@ -80,7 +80,7 @@ def person_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     return render(
         request,
         "registry/person.html",
-        {"record": record, "person": record.person, "today": timezone.localdate()},
+        {"record": record, "person": record.person, "today": local_today()},
     )
 
 

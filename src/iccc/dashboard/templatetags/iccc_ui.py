@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import template
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from iccc.accounts.models import Role
+from iccc.core.time import local_tz
 from iccc.geo.models import District
 
 register = template.Library()
@@ -79,16 +79,12 @@ def district_name(user: Any) -> str:
     return str(name_hi if get_language() == "hi" and name_hi else name)
 
 
-def display_zone() -> ZoneInfo:
-    return ZoneInfo(settings.ICCC_DISPLAY_TIME_ZONE)
-
-
 @register.filter
 def local_time(value: datetime | None, fmt: str = "j M Y, H:i") -> str:
     """An aware datetime shown in the district's time zone (storage is UTC)."""
     if value is None:
         return "—"
-    return formats.date_format(timezone.localtime(value, display_zone()), fmt)
+    return formats.date_format(timezone.localtime(value, local_tz()), fmt)
 
 
 @register.simple_tag

@@ -28,15 +28,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from iccc.core.bulk import insert_rows
 from iccc.core.events import NewEvent, publish
+from iccc.core.time import local_today
 from iccc.geo.models import District
 from iccc.registry.importer.placement import Placer
 from iccc.registry.importer.summary import ImportSummary
@@ -241,7 +240,7 @@ class Importer:
         self.received_at = batch.received_at
         # "Today" is the district's calendar day: a result dated 29 Apr that reaches Gurugram
         # at 01:00 IST (still 28 Apr in UTC) is not "in the future".
-        self.today = self.received_at.astimezone(ZoneInfo(settings.ICCC_DISPLAY_TIME_ZONE)).date()
+        self.today = local_today(self.received_at)
         self.chunk_rows = chunk_rows
         self.progress = progress
         self.fraction = fraction

@@ -60,3 +60,11 @@ def test_normalising_never_crashes_and_is_idempotent_on_its_own_output(raw: str)
         assert result.e164.startswith("+91")
         again = normalise_phone(result.e164)
         assert (again.e164, again.kind) == (result.e164, result.kind)
+
+
+@pytest.mark.parametrize("raw", ["080 2000 0000", "+91 80 2000 0000", "079 2600 1234"])
+def test_ten_digit_landlines_starting_with_7_or_8_are_not_taken_for_mobiles(raw):
+    # Found by hypothesis: the fast path once called Bengaluru's 080-2… numbers mobiles.
+    first = normalise_phone(raw)
+    assert first.kind == "landline"
+    assert normalise_phone(first.e164) == first
