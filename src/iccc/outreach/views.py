@@ -57,9 +57,11 @@ from iccc.registry.models import Language, Person
 
 log = logging.getLogger(__name__)
 
-CONSOLE_ROLES = frozenset({Role.OPERATOR, Role.DOCTOR, Role.COMMAND_LEAD})
+# Who works the queue and who supervises is the services' rule; volunteers work it from
+# the phone page of field visits, everyone else from the console.
 VISIT_ROLES = frozenset({Role.VOLUNTEER})
-PLANNER_ROLES = frozenset({Role.COMMAND_LEAD})
+CONSOLE_ROLES = services.AGENT_ROLES - VISIT_ROLES
+PLANNER_ROLES = services.SUPERVISOR_ROLES
 # Outcomes after which the agent filled in (or could fill in) the check-in questions.
 CHECKIN_OUTCOMES = frozenset({CallOutcome.REACHED, CallOutcome.VISITED})
 OUTCOME_CSS = {

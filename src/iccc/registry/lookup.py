@@ -33,6 +33,7 @@ from iccc.core.models import AuditEntry
 from iccc.core.time import local_today
 from iccc.registry import names, phones
 from iccc.registry.models import Case, ImportBatch, MatchStatus, Person, PossibleDuplicate
+from iccc.registry.services import REVIEWER_ROLES
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ SEARCH_ROLES = frozenset(
     {Role.COMMAND_LEAD, Role.OPERATOR, Role.DOCTOR, Role.VOLUNTEER, Role.PARTNER_STAFF, Role.FACILITY_STAFF}
 )
 # Roles that review possible duplicates and upload lab line lists.
-REVIEW_ROLES = frozenset({Role.COMMAND_LEAD, Role.OPERATOR})
+REVIEW_ROLES = frozenset(REVIEWER_ROLES)  # who may merge is the service's rule
 IMPORT_ROLES = REVIEW_ROLES
 
 MIN_QUERY_LENGTH = 2
