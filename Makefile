@@ -36,6 +36,8 @@ bench: install       ## every benchmark (on DATABASE_URL, default SQLite); figur
 	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc bench import --rows 100000 --repeat 3
 	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc bench outreach --agents 50 --repeat 3
 	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc bench geo --repeat 3
+	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc bench requests --repeat 3
+	ICCC_INSECURE_DEV_KEY=1 $(BIN)/iccc bench insight --repeat 5
 
 messages: install    ## refresh the Hindi catalogue after changing strings (needs gettext)
 	cd src/iccc && ICCC_INSECURE_DEV_KEY=1 ../../$(BIN)/iccc makemessages -l hi --ignore 'testing/*'

@@ -16,10 +16,11 @@ from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
-from iccc.accounts.models import Organisation, Role, User
+from iccc.accounts import services
+from iccc.accounts.models import ApiToken, Organisation, Role, User
 from iccc.core import audit
 from iccc.core.choices import AuditAction
 from iccc.geo.models import Zone
@@ -186,3 +187,104 @@ class StaffUserAdmin(RoleRestrictedAdmin, DjangoUserAdmin):
         if not getattr(request.user, "is_superuser", False):
             return redirect("accounts:staff")
         return super().user_change_password(request, id, form_url)
+
+
+class IssueApiTokenForm(forms.ModelForm):
+    """Issuing a token: which organisation, what for, and for how long (the secret is made by the service)."""
+
+    days = forms.IntegerField(
+        label=_("valid for (days)"),
+        min_value=1,
+        max_value=services.API_TOKEN_MAX_DAYS,
+        initial=services.API_TOKEN_DEFAULT_DAYS,
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ("organisation", "name")
+
+
+class RevokeApiTokenForm(forms.ModelForm):
+    """A token's page: everything read-only but a reason, which revokes it."""
+
+    revoke_reason = forms.CharField(
+        label=_("revoke: reason"),
+        required=False,
+        max_length=500,
+        help_text=_("Fill in to revoke the token now (kept in the audit log). Its next call is refused."),
+    )
+
+    class Meta:
+        model = ApiToken
+        fields: tuple[str, ...] = ()
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(RoleRestrictedAdmin):
+    """Leads issue and revoke their district's partner tokens; the raw token is shown once, on issue."""
+
+    list_display = ("name", "organisation", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_filter = ("organisation",)
+    search_fields = ("name", "prefix", "organisation__name")
+    readonly_fields = (
+        "organisation",
+        "name",
+        "prefix",
+        "actor",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
+        user: Any = request.user
+        return ApiToken.objects.visible_to(user).select_related("organisation", "actor", "created_by")
+
+    def _in_scope(self, request: HttpRequest, obj: Any) -> bool:
+        if obj is None or getattr(request.user, "is_superuser", False):
+            return True
+        return bool(obj.organisation.district_id == district_of(request))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoked, never deleted: the audit log names the token's account
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        kwargs["form"] = RevokeApiTokenForm if obj is not None else IssueApiTokenForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ("organisation", "name", "days")
+        return (*self.readonly_fields, "revoke_reason") if obj.revoked_at is None else self.readonly_fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.readonly_fields if obj is not None else ()
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "organisation" and not getattr(request.user, "is_superuser", False):
+            kwargs["queryset"] = Organisation.objects.filter(district_id=district_of(request), is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if not change:
+            data = form.cleaned_data
+            token, raw = services.issue_api_token(request.user, data["organisation"], data["name"], days=data["days"])
+            obj.pk = token.pk
+            request._iccc_raw_token = raw  # type: ignore[attr-defined]
+            return
+        reason = form.cleaned_data.get("revoke_reason", "")
+        if reason:
+            services.revoke_api_token(request.user, obj, reason)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        return None  # the service wrote everything
+
+    def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue: Any = None) -> Any:
+        token = ApiToken.objects.select_related("organisation").get(pk=obj.pk)
+        raw = getattr(request, "_iccc_raw_token", "")
+        # Shown once, on this response only; only its hash is stored.
+        response = render(request, "accounts/api_token_issued.html", {"token": token, "raw": raw})
+        response["Cache-Control"] = "no-store"
+        return response

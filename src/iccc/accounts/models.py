@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, Self
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from iccc.geo.models import District, Zone
@@ -54,6 +58,29 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.short_name or self.name
+
+
+class ZoneScopedQuerySet(models.QuerySet[Any]):
+    """Staff records that carry a `district` and a `zone` (alerts and the like): one scoping rule.
+
+    Command leads see their district; operators and doctors their zones (all of it when
+    district-wide); every other role, nothing.
+    """
+
+    def visible_to(self, user: User) -> Self:
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        if user.district_id is None:
+            return self.none()
+        mine = self.filter(district_id=user.district_id)
+        if user.role == Role.COMMAND_LEAD:
+            return mine
+        if user.role in (Role.OPERATOR, Role.DOCTOR):
+            zones = user.zone_ids()
+            return mine if zones is None else mine.filter(zone_id__in=zones)
+        return self.none()
 
 
 class StaffQuerySet(models.QuerySet["User"]):
@@ -137,3 +164,95 @@ class User(AbstractUser):
             cached = list(self.zones.values_list("id", flat=True))
             self._zone_ids = cached
         return cached
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def visible_to(self, user: User) -> ApiTokenQuerySet:
+        """Command leads see their district's tokens; nobody else sees any (they are credentials)."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        if user.role == Role.COMMAND_LEAD and user.district_id is not None:
+            return self.filter(organisation__district_id=user.district_id)
+        return self.none()
+
+
+class ApiToken(models.Model):
+    """An organisation's credential for the REST API (a partner's own system calling ICCC).
+
+    Only a prefix (to find the row) and the SHA-256 of the whole token are stored: the raw
+    token is shown once, when issued, and cannot be read back. Each token acts through its
+    own service account (`actor`, a partner- or facility-staff user of the organisation with
+    no usable password), so scoping (`visible_to`) and the audit log treat the token exactly
+    like a member of the organisation, and "what did this token do" is one audit query.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="api_tokens", verbose_name=_("organisation")
+    )
+    name = models.CharField(_("name"), max_length=80, help_text=_("what the token is for, e.g. 'dispatch system'"))
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, help_text=_("the token's first characters"))
+    token_hash = models.CharField(_("SHA-256 of the token"), max_length=64, unique=True)
+    actor = models.OneToOneField(
+        User, on_delete=models.PROTECT, related_name="api_token", verbose_name=_("service account")
+    )
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("issued by")
+    )
+    created_at = models.DateTimeField(_("issued at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} · {self.name} ({self.prefix}…)"
+
+    def refusal(self, now: datetime) -> str:
+        """Why this token may not be used at `now`, or "" when it may (the reason a 401 gives)."""
+        if self.revoked_at is not None:
+            return gettext("the token was revoked")
+        if self.expires_at <= now:
+            return gettext("the token has expired")
+        if not self.organisation.is_active:
+            return gettext("the organisation is no longer active")
+        if not self.actor.is_active:
+            return gettext("the token's service account is deactivated")
+        return ""
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.refusal(now) == ""
+
+
+class ApiReplay(models.Model):
+    """The first answer to an API write sent with an `Idempotency-Key`, kept so a retry gets it again.
+
+    Keyed by the caller (a staff user or a token's service account) and the key: a client
+    that retries after a timeout gets the same answer and the write happens once. A key
+    reused for a different request (method, path or body) is refused. Rows older than a day
+    are purged as new ones are written.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=80)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)
+    body_hash = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    response = models.JSONField(default=dict)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("API replay record")
+        verbose_name_plural = _("API replay records")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="api_replay_unique_key_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.method} {self.path} [{self.key}]"

@@ -6,6 +6,8 @@ here too (not only in views) so the admin, the pages and management commands sha
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
@@ -17,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from iccc.accounts.models import Organisation, Role, User
+from iccc.accounts.models import ApiToken, Organisation, OrganisationKind, Role, User
 from iccc.core import audit
 from iccc.core.choices import AuditAction
 from iccc.core.models import AuditEntry
@@ -135,6 +137,9 @@ def set_temporary_password(actor: Any, user: User, reason: str, password: str | 
     """
     _require_manager(actor, user)
     reason = _require_reason(reason)
+    if ApiToken.objects.filter(actor_id=user.pk).exists():
+        # A token's service account never signs in; a password would turn the token into a login.
+        raise ValidationError(_("This is an API token's service account: it has no password. Revoke the token."))
     password = password or make_temporary_password()
     validate_password(password, user)
     user.set_password(password)
@@ -216,3 +221,187 @@ def record_login(user: User) -> None:
 
 def record_logout(user: User) -> None:
     audit.record(user, AuditAction.LOGOUT, user)
+
+
+# ----------------------------------------------------------------------------- API tokens
+
+# Tokens read "iccc_<prefix>_<secret>": the prefix finds the row, the secret (32 random
+# bytes) makes guessing hopeless; only the SHA-256 of the whole string is stored.
+API_TOKEN_SCHEME = "iccc"  # noqa: S105 - the tokens' public prefix, not a secret
+API_TOKEN_DEFAULT_DAYS = 90
+API_TOKEN_MAX_DAYS = 366
+# Failed token authentications allowed per address within the window before refusing all.
+API_TOKEN_FAILURE_LIMIT = 20
+API_TOKEN_FAILURE_WINDOW = timedelta(minutes=15)
+API_TOKEN_TARGET_TYPE = "accounts.api_token_auth"  # noqa: S105 - an audit target type
+# Writing `last_used_at` on every call would make each read a write; once a minute is enough.
+API_TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+# Roles a token's service account may take: the organisation's own staff roles, no more.
+_TOKEN_ROLE_FOR_KIND = {OrganisationKind.HOSPITAL: Role.FACILITY_STAFF}
+
+
+class TokenRefused(Exception):
+    """An API token could not be used; `reason` is what the 401 says (never which part was wrong)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def hash_api_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _split_token(raw: str) -> str | None:
+    """The prefix of a well-formed token, or None."""
+    parts = (raw or "").strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != API_TOKEN_SCHEME or len(parts[1]) != 8 or len(parts[2]) < 32:
+        return None
+    return parts[1]
+
+
+def can_manage_tokens(actor: Any, organisation: Organisation) -> bool:
+    """Superusers, and command leads of the organisation's district."""
+    if actor is None or not actor.is_authenticated or not actor.is_active:
+        return False
+    if actor.is_superuser:
+        return True
+    return bool(actor.role == Role.COMMAND_LEAD and actor.district_id == organisation.district_id)
+
+
+@transaction.atomic
+def issue_api_token(
+    actor: Any,
+    organisation: Organisation,
+    name: str,
+    *,
+    days: int = API_TOKEN_DEFAULT_DAYS,
+    now: Any = None,
+) -> tuple[ApiToken, str]:
+    """Issue a token for `organisation`; return it and the raw token (shown once, never stored).
+
+    The token acts through a new service account of the organisation (partner or facility
+    staff, no usable password), so it sees exactly what the organisation's staff see.
+    `actor` None means the system (demo seeding, a management command).
+    """
+    if actor is not None and not can_manage_tokens(actor, organisation):
+        raise PermissionDenied(_("Only a command lead of the organisation's district may issue its API tokens."))
+    name = (name or "").strip()
+    if not 3 <= len(name) <= 80:
+        raise ValidationError({"name": [_("Name the token (3 to 80 characters), e.g. 'dispatch system'.")]})
+    if not 1 <= days <= API_TOKEN_MAX_DAYS:
+        why = _("A token lives 1 to %(max)d days; issue a new one before it ends.") % {"max": API_TOKEN_MAX_DAYS}
+        raise ValidationError({"days": [why]})
+    if not organisation.is_active:
+        raise ValidationError(_("The organisation is not active."))
+    now = now or timezone.now()
+    prefix = secrets.token_hex(4)
+    while ApiToken.objects.filter(prefix=prefix).exists():  # 1 in 4 billion; cheap to be sure
+        prefix = secrets.token_hex(4)
+    raw = f"{API_TOKEN_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+    service_user = User(
+        username=f"api-{prefix}",
+        # Timelines and the audit log name the actor by full name: "<organisation> (API: <token name>)".
+        first_name=str(organisation)[:100],
+        last_name=f"(API: {name})"[:150],
+        role=_TOKEN_ROLE_FOR_KIND.get(OrganisationKind(organisation.kind), Role.PARTNER_STAFF),
+        district_id=organisation.district_id,
+        organisation=organisation,
+        languages="en",
+        is_staff=False,
+    )
+    service_user.set_unusable_password()
+    service_user.save()
+    token = ApiToken.objects.create(
+        organisation=organisation,
+        name=name,
+        prefix=prefix,
+        token_hash=hash_api_token(raw),
+        actor=service_user,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    audit.record(
+        actor,
+        AuditAction.CREATE,
+        token,
+        changes={
+            "organisation": [None, organisation.pk],
+            "name": [None, name],
+            "prefix": [None, prefix],
+            "service_account": [None, service_user.username],
+            "expires_at": [None, token.expires_at.isoformat()],
+        },
+    )
+    return token, raw
+
+
+@transaction.atomic
+def revoke_api_token(actor: Any, token: ApiToken, reason: str, *, now: Any = None) -> ApiToken:
+    """Revoke a token at once (its next call answers 401) and switch its service account off."""
+    if actor is not None and not can_manage_tokens(actor, token.organisation):
+        raise PermissionDenied(_("Only a command lead of the organisation's district may revoke its API tokens."))
+    reason = _require_reason(reason)
+    token = ApiToken.objects.select_for_update().select_related("actor").get(pk=token.pk)
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at = now or timezone.now()
+    token.save(update_fields=["revoked_at"])
+    User.objects.filter(pk=token.actor_id).update(is_active=False)
+    audit.record(
+        actor, AuditAction.UPDATE, token, changes={"revoked_at": [None, token.revoked_at.isoformat()]}, reason=reason
+    )
+    return token
+
+
+def api_token_auth_blocked(ip: str, *, now: Any = None) -> bool:
+    """Too many failed token authentications from this address lately (read from the audit log)."""
+    since = (now or timezone.now()) - API_TOKEN_FAILURE_WINDOW
+    failures = AuditEntry.objects.filter(
+        action=AuditAction.LOGIN_FAILED, target_type=API_TOKEN_TARGET_TYPE, ip=ip, at__gte=since
+    ).count()
+    return failures >= API_TOKEN_FAILURE_LIMIT
+
+
+def record_api_token_failure(prefix: str, reason: str) -> None:
+    """One refused token; the rate limit counts these rows. The token itself is never logged."""
+    audit.record_many(
+        None,
+        [
+            audit.AuditRecord(
+                action=AuditAction.LOGIN_FAILED,
+                target_type=API_TOKEN_TARGET_TYPE,
+                target_id=(prefix or "malformed")[:16],
+                reason=reason,
+            )
+        ],
+    )
+
+
+def authenticate_api_token(raw: str, *, ip: str = "", now: Any = None) -> ApiToken:
+    """The usable token `raw` names (with its organisation and service account), else TokenRefused.
+
+    Refusals are audited and rate limited per address; once an address is over the limit it
+    is refused before any lookup, and those refusals are not logged again (a flood cannot
+    grow the audit log without bound).
+    """
+    now = now or timezone.now()
+    if api_token_auth_blocked(ip, now=now):
+        raise TokenRefused(_("too many failed token attempts from this address; wait 15 minutes"))
+    prefix = _split_token(raw)
+    token = None
+    if prefix is not None:
+        token = ApiToken.objects.select_related("organisation", "actor").filter(prefix=prefix).first()
+    if token is None or not hmac.compare_digest(token.token_hash, hash_api_token(raw.strip())):
+        reason = _("unknown token")
+        record_api_token_failure(prefix or "", "unknown")
+        raise TokenRefused(reason)
+    refusal = token.refusal(now)
+    if refusal:
+        record_api_token_failure(prefix or "", refusal)
+        raise TokenRefused(refusal)
+    if token.last_used_at is None or now - token.last_used_at >= API_TOKEN_TOUCH_EVERY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

@@ -78,6 +78,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     _require_staff_manager(request.user)
     staff = (
         User.objects.visible_to(request.user)
+        .filter(api_token__isnull=True)  # API tokens' service accounts are managed as tokens, in the back-office
         .select_related("organisation")
         .prefetch_related("zones")
         .order_by("-is_active", "role", "username")

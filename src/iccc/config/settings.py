@@ -93,8 +93,11 @@ INSTALLED_APPS = [
     "iccc.geo",
     "iccc.accounts",
     "iccc.registry",
+    "iccc.network",
     "iccc.capacity",
+    "iccc.assistance",
     "iccc.outreach",
+    "iccc.insight",
     "iccc.dashboard",
     "iccc.demo",
 ]
@@ -180,6 +183,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 ICCC_MAX_IMPORT_BYTES = int(os.environ.get("ICCC_MAX_IMPORT_BYTES", 1024 * 1024 * 1024))
+# Line lists at least this big are parsed and placed in a second process while the first
+# writes (on machines with more than one core); smaller ones are not worth the fork.
+ICCC_IMPORT_PARALLEL_BYTES = int(os.environ.get("ICCC_IMPORT_PARALLEL_BYTES", 2 * 1024 * 1024))
 
 TASKS = {
     "default": {

@@ -19,6 +19,9 @@ urlpatterns += [
     path("accounts/", include("iccc.accounts.urls")),
     path("audit/", include("iccc.core.urls")),
     path("registry/", include("iccc.registry.urls")),
+    path("network/", include("iccc.network.urls")),
+    path("assistance/", include("iccc.assistance.urls")),
     path("outreach/", include("iccc.outreach.urls")),
+    path("insight/", include("iccc.insight.urls")),
     path("", include("iccc.dashboard.urls")),
 ]

@@ -20,6 +20,7 @@ from iccc.accounts.models import Organisation, OrganisationKind, Role, User
 from iccc.capacity.services import demo_files, load_facilities
 from iccc.core import audit
 from iccc.core.choices import AuditAction
+from iccc.demo import assistance as demo_assistance
 from iccc.demo.simulator import DEFAULT_SCALE, DEFAULT_SEED, Simulator
 from iccc.geo.models import District, Zone
 
@@ -256,6 +257,7 @@ def seed_demo(
 
     summary.backlog_cases = _ensure_backlog(district, backlog_days=backlog_days, scale=scale, seed=seed, say=say)
     _ensure_outreach_history(district, seed=seed, say=say)
+    demo_assistance.seed(district, say=say, seed=seed)
     return summary
 
 

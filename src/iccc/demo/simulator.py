@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from iccc.core.time import local_tz
+from iccc.demo import assistance as demo_assistance
 from iccc.demo.curve import DAY, DailyCurve, cases_due, day_start
 from iccc.demo.models import SimulationClock
 from iccc.geo.models import District
@@ -87,6 +88,20 @@ def housekeeping(say: Callable[[str], None] = print) -> None:
             f"outreach: {r.leases_released} leases back, {r.follow_ups_created} follow-ups, "
             f"{r.released} released, {r.breaches_marked} past SLA"
         )
+
+
+def follow_insight(district: District, today: date, say: Callable[[str], None] = print) -> None:
+    """Keep the analyst page's figures on the replayed calendar (a run is queued for the task worker)."""
+    from django.apps import apps
+
+    if not apps.is_installed("iccc.insight"):
+        return
+    from iccc.insight.services import follow_replay
+
+    try:
+        follow_replay(district, today)  # quiet: the task worker logs the run
+    except Exception as exc:  # the analyses must never stop the arrivals
+        say(f"insight refresh failed: {exc!r}")
 
 
 class Simulator:
@@ -211,6 +226,8 @@ class Simulator:
             batches += 1
             say(report.line())
             housekeeping(say)
+            demo_assistance.step(say=say)
+            follow_insight(self.district, self.sim_time.date(), say)
             if self.finished:
                 say(f"the curve ends on {self.curve.last_day}: simulation complete")
                 break

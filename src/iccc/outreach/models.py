@@ -23,7 +23,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from iccc.accounts.models import Role
+from iccc.accounts.models import Role, ZoneScopedQuerySet
 from iccc.geo.models import District, Zone
 from iccc.registry.models import Case, Person, Severity
 
@@ -334,9 +334,12 @@ class OutreachTask(models.Model):
     """
 
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+", db_index=False)
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="outreach_tasks")
+    # Every import writes one task per case, so each index here costs every imported row: the
+    # single-column foreign-key indexes Django would add are left out where a composite or
+    # partial index below already serves the lookups (or the parent row is almost never deleted).
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="outreach_tasks", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
-    zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     kind = models.CharField(_("kind"), max_length=16, choices=TaskKind.choices)
     status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     priority = models.IntegerField(_("priority score"), default=0, help_text=_("higher is called sooner"))
@@ -349,22 +352,24 @@ class OutreachTask(models.Model):
     language = models.CharField(_("language needed"), max_length=8, blank=True)
     doctor_only = models.BooleanField(_("doctor only"), default=False)
     leased_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text=_("only this person may take it (field visits, reassignment)"),
+        help_text=_("only this person may take it (field visits, reassignment)"), db_index=False,
     )  # fmt: skip
     assigned_org = models.ForeignKey(
-        "accounts.Organisation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "accounts.Organisation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     attempts = models.PositiveSmallIntegerField(_("calls made"), default=0)
     last_outcome = models.CharField(_("last outcome"), max_length=16, choices=CallOutcome.choices, blank=True)
     contacted_at = models.DateTimeField(_("contact made at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     breached_at = models.DateTimeField(_("marked breached at"), null=True, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     note = models.CharField(_("note"), max_length=240, blank=True)
 
     objects = OutreachTaskQuerySet.as_manager()
@@ -381,6 +386,17 @@ class OutreachTask(models.Model):
             models.Index(fields=["status", "lease_expires_at"], name="outreach_task_lease"),
             models.Index(fields=["district", "kind", "clock_start"], name="outreach_task_kpi"),
             models.Index(fields=["case", "kind"], name="outreach_task_case_kind"),
+            # Columns empty on a new task are indexed only where set: the import pays nothing for
+            # them, and deleting a task, a user or an organisation still finds the rows pointing at
+            # it through an index (both databases check foreign keys on delete by these columns).
+            models.Index(fields=["parent"], condition=Q(parent__isnull=False), name="outreach_task_parent"),
+            models.Index(fields=["leased_by"], condition=Q(leased_by__isnull=False), name="outreach_task_leased_by"),
+            models.Index(
+                fields=["assigned_to"], condition=Q(assigned_to__isnull=False), name="outreach_task_assigned_to"
+            ),
+            models.Index(
+                fields=["assigned_org"], condition=Q(assigned_org__isnull=False), name="outreach_task_assigned_org"
+            ),
         ]
         constraints = [
             # An agent holds at most one lease: the database enforces it, not only the code.
@@ -695,9 +711,11 @@ DEFAULT_RED_FLAG_RULES: Sequence[DefaultRule] = (
 
 
 class NeedFlag(models.Model):
-    """An urgent need found on a call (bed, oxygen, ambulance, food, …) until assistance takes it over.
+    """An urgent need found on a call (bed, oxygen, ambulance, food, …), handed to assistance as a request.
 
-    The assistance work turns these into requests; until then the supervisor page lists them.
+    A need of a kind assistance serves becomes a `ServiceRequest` at once (`request`,
+    status handed over); a medicine kit, an "other" need, or one whose hand-over failed
+    stays open on the supervisor page.
     """
 
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -711,6 +729,14 @@ class NeedFlag(models.Model):
     )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("raised at"))
+    request = models.ForeignKey(
+        "assistance.ServiceRequest",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("service request"),
+    )
 
     class Meta:
         verbose_name = _("need flag")
@@ -721,22 +747,8 @@ class NeedFlag(models.Model):
         return f"{self.get_kind_display()} ({self.get_urgency_display()})"
 
 
-class AlertQuerySet(models.QuerySet["Alert"]):
-    def visible_to(self, user: User) -> AlertQuerySet:
-        """Command leads: the district; operators and doctors: their zones; others: none."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        if user.district_id is None:
-            return self.none()
-        mine = self.filter(district_id=user.district_id)
-        if user.role == Role.COMMAND_LEAD:
-            return mine
-        if user.role in (Role.OPERATOR, Role.DOCTOR):
-            zones = user.zone_ids()
-            return mine if zones is None else mine.filter(zone_id__in=zones)
-        return self.none()
+class AlertQuerySet(ZoneScopedQuerySet):
+    """Command leads: the district; operators and doctors: their zones; others: none."""
 
     def open(self) -> AlertQuerySet:
         return self.filter(acknowledged_at__isnull=True)

@@ -33,6 +33,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from iccc.accounts.models import Organisation, OrganisationKind, Role, User
+from iccc.assistance import services as assistance
 from iccc.core import audit
 from iccc.core.bulk import insert_rows
 from iccc.core.choices import AuditAction
@@ -54,6 +55,7 @@ from iccc.outreach.models import (
     IsolationProtocol,
     NeedFlag,
     NeedKind,
+    NeedStatus,
     NeedUrgency,
     OutreachSettings,
     OutreachTask,
@@ -140,12 +142,16 @@ class NewCase:
 def on_case_registered(events: list[Event]) -> None:
     """Subscriber of `case_registered` (runs after the import's commit): one first-contact task per case."""
     new = []
+    times: dict[str, datetime | None] = {}  # an import's cases share one received time: parsed once
     for e in events:
         p = e.payload or {}
-        received = p.get("result_received_at")
-        at = parse_datetime(received) if isinstance(received, str) else None
         if not p.get("case_id") or e.district_id is None:
             continue
+        received = p.get("result_received_at")
+        if isinstance(received, str):
+            at = times[received] if received in times else times.setdefault(received, parse_datetime(received))
+        else:
+            at = None
         new.append(
             NewCase(
                 case_id=str(p["case_id"]),
@@ -883,7 +889,73 @@ def raise_need(
             raised_by=actor, notes=notes[:2000], created_at=now,
         )  # fmt: skip
         audit.record(actor, AuditAction.CREATE, need, person_id=str(case.person_id), changes={"kind": [None, kind]})
+        hand_over_need(need, actor=actor, now=now)
     return need
+
+
+# What assistance calls each need (and the details it starts with); medicine kits and
+# "other" needs have no partner service: they stay open for the supervisor.
+NEED_TO_SERVICE: dict[str, tuple[str, dict[str, Any]]] = {
+    NeedKind.BED: ("hospital_bed", {"bed_type": "general"}),
+    NeedKind.ICU: ("hospital_bed", {"bed_type": "icu"}),
+    NeedKind.OXYGEN: ("oxygen", {}),
+    NeedKind.AMBULANCE: ("ambulance", {"urgency": "emergency"}),
+    NeedKind.DOCTOR: ("teleconsult", {}),
+    NeedKind.FOOD: ("food", {"days": 7}),
+    NeedKind.FUNERAL: ("funeral", {}),
+}
+# A need's urgency, as declared by the agent, is the floor of the request's priority.
+NEED_URGENCY_PRIORITY: dict[str, str] = {
+    NeedUrgency.URGENT: "critical",
+    NeedUrgency.HIGH: "urgent",
+    NeedUrgency.NORMAL: "routine",
+}
+# Check-in symptoms the assistance triage rule reads as danger signs (same codes).
+_DANGER_SYMPTOMS = ("breathlessness", "chest_pain", "confusion", "bluish_lips")
+
+
+def hand_over_need(
+    need: NeedFlag, *, actor: User | None, checkin: CheckIn | None = None, now: datetime | None = None
+) -> Any:
+    """Raise the assistance request for `need` (triaged and routed at once) and link it; returns it or None.
+
+    The agent's declared urgency is a floor for the priority; a red flag (no agent) passes the
+    check-in's SpO2 and danger signs for the triage rule to read. A failure (no phone on
+    record, a kind assistance does not serve) leaves the need open for the supervisor and
+    never undoes the call's record.
+    """
+    mapped = NEED_TO_SERVICE.get(need.kind)
+    if mapped is None:
+        return None
+    kind, details = mapped[0], dict(mapped[1])
+    case = need.case
+    checkin = checkin or CheckIn.objects.filter(case_id=case.pk).order_by("-at", "-id").first()
+    if kind == "food":
+        details["people"] = (checkin.household_members if checkin is not None else None) or 1
+    staff = actor is not None and actor.is_authenticated and (actor.is_superuser or actor.role in assistance.ICCC_ROLES)
+    data = assistance.NewRequest(
+        district=case.district_id,
+        kind=kind,
+        channel="call_console",
+        case=case,
+        requester_name=case.person.name,
+        zone=need.zone,
+        details=details,
+        summary=need.notes,
+        spo2=checkin.spo2 if checkin is not None else None,
+        signs=[s for s in (checkin.symptoms if checkin is not None else []) if s in _DANGER_SYMPTOMS],
+        urgency=NEED_URGENCY_PRIORITY.get(need.urgency) if staff else None,
+    )
+    try:
+        request, _created = assistance.raise_request(
+            actor if staff else None, data, auto_triage=True, idempotency_key=f"need-{need.pk}", now=now
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        log.warning("need %s was not handed to assistance: %s", need.pk, exc)
+        return None
+    NeedFlag.objects.filter(pk=need.pk).update(request=request, status=NeedStatus.HANDED_OVER)
+    need.request, need.status = request, NeedStatus.HANDED_OVER
+    return request
 
 
 # ============================================================================ check-ins and red flags
@@ -1091,6 +1163,7 @@ def _escalate(
             district_id=case.district_id, case=case, zone_id=case.zone_id, kind=rule.need_kind or NeedKind.BED,
             urgency=NeedUrgency.URGENT, notes=rule.description, created_at=now,
         )  # fmt: skip
+        hand_over_need(esc.need, actor=None, checkin=checkin, now=now)
     esc.save()
     return esc
 

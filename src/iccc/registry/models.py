@@ -155,10 +155,13 @@ class Person(models.Model):
     # Covered by the (district, zone) and (district, phone) indexes; every index costs the importer.
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+", db_index=False)
     name = models.CharField(_("name"), max_length=160)
-    name_key = models.CharField(_("name key"), max_length=160, db_index=True, help_text=_("normalised for matching"))
+    # Not indexed: search matches it with LIKE '%…%', which no B-tree index serves, and the
+    # importer would pay for the index on every row.
+    name_key = models.CharField(_("name key"), max_length=160, help_text=_("normalised for matching"))
     age = models.PositiveSmallIntegerField(_("age"), null=True, blank=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
-    phone = models.CharField(_("phone"), max_length=16, blank=True, db_index=True, help_text=_("E.164"))
+    # Looked up within a district: the (district, phone) index below serves it.
+    phone = models.CharField(_("phone"), max_length=16, blank=True, help_text=_("E.164"))
     phone_kind = models.CharField(_("phone kind"), max_length=10, choices=PhoneKind.choices, default=PhoneKind.NONE)
     language = models.CharField(
         _("language for calls"),
@@ -172,7 +175,8 @@ class Person(models.Model):
     )
     alt_phone = models.CharField(_("other phone"), max_length=16, blank=True)
     address = models.TextField(_("address"), blank=True)
-    zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The (district, zone) index serves every scoped query; a zone is almost never deleted.
+    zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
     placement = models.CharField(_("placed by"), max_length=12, choices=Placement.choices, default=Placement.UNPLACED)
@@ -282,7 +286,8 @@ class Case(models.Model):
         _("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.HOME_ISOLATION, db_index=True
     )
     severity = models.CharField(_("severity"), max_length=14, choices=Severity.choices, default=Severity.UNKNOWN)
-    zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Served by the (district, zone, status) index, as for Person.zone.
+    zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     import_batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     import_row = models.PositiveIntegerField(null=True, blank=True)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)

@@ -127,6 +127,9 @@ def _weight(token: str) -> float:
     return 0.3 if token in _COMMON else 1.0
 
 
+# Names share a small vocabulary (Kumar, Singh, Devi, Sharma, …): the same pairs come back
+# row after row, and SequenceMatcher is the costliest step of matching.
+@lru_cache(maxsize=65536)
 def _token_score(a: str, b: str) -> float:
     if a == b:
         return 1.0

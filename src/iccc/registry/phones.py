@@ -5,8 +5,11 @@ A lab line list carries whatever the patient (or the lab clerk) wrote: "98765 43
 "0000000000". The outreach clock depends on calling the person, so a number is either
 a usable E.164 number or refused with a reason the operator can act on.
 
-The common forms of a 10-digit mobile number take a regex fast path (an import sees
-hundreds of thousands of them); everything else goes through `phonenumbers` (region IN).
+The common forms of a 10-digit number beginning 6 to 9 take a fast path (an import sees
+hundreds of thousands of them): the kind comes from `phonenumbers`' own metadata for
+India — the same patterns, tested in the same order as `phonenumbers.number_type` — so
+the answer is the library's, without parsing. Everything else goes through
+`phonenumbers.parse` (region IN).
 """
 
 from __future__ import annotations
@@ -68,22 +71,60 @@ def normalise_phone(raw: object) -> PhoneResult:
         national = fast.group(1)
         if _is_junk(national):
             return _refuse(_("phone number %(number)s looks like a placeholder, not a real number") % {"number": text})
-        if national[0] == "9":  # no trunk (STD) code starts with 9: always a mobile
-            return PhoneResult("+91" + national, PhoneKind.MOBILE.value)
-        # 6, 7 and 8 also begin landlines (Patna 612, Ahmedabad 79, Bengaluru 80): ask
-        # phonenumbers once per 6-digit prefix, which is what decides the kind.
-        kind = _KIND_BY_PREFIX.get(national[:6])
-        if kind is None:
-            result = _slow_path(text, compact)
-            _KIND_BY_PREFIX[national[:6]] = result.kind if result.e164 else ""
-            return result
+        kind = _INDIA.kind(national)
         if kind:
             return PhoneResult("+91" + national, kind)
     return _slow_path(text, compact)
 
 
-# 6-digit national prefix → kind ("" = refused: that range is not a personal number).
-_KIND_BY_PREFIX: dict[str, str] = {}
+class _NumberingPlan:
+    """India's number types from phonenumbers' metadata, without `parse`.
+
+    `kind()` follows `phonenumbers.phonenumberutil._number_type_helper` step by step (a
+    test compares the two on random numbers): the general pattern, then the special
+    services, then fixed line (or fixed line *or* mobile), then mobile. It answers only
+    mobile or landline; anything else ("") goes to the slow path for its reason.
+    """
+
+    def __init__(self) -> None:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region("IN")
+        assert metadata is not None  # shipped with the library
+
+        def desc(d: object) -> tuple[re.Pattern[str], frozenset[int]] | None:
+            pattern = getattr(d, "national_number_pattern", None)
+            if not pattern:
+                return None
+            return re.compile(pattern), frozenset(getattr(d, "possible_length", ()) or ())
+
+        self.general = desc(metadata.general_desc)
+        names = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail")
+        self.special = [d for d in (desc(getattr(metadata, n)) for n in names) if d is not None]
+        self.fixed = desc(metadata.fixed_line)
+        self.mobile = desc(metadata.mobile)
+        self.same_pattern = bool(metadata.same_mobile_and_fixed_line_pattern)
+
+    @staticmethod
+    def _matches(national: str, d: tuple[re.Pattern[str], frozenset[int]] | None) -> bool:
+        if d is None:
+            return False
+        pattern, lengths = d
+        if lengths and len(national) not in lengths:
+            return False
+        return pattern.fullmatch(national) is not None
+
+    def kind(self, national: str) -> str:
+        if not self._matches(national, self.general):
+            return ""
+        if any(self._matches(national, d) for d in self.special):
+            return ""
+        if self._matches(national, self.fixed):
+            return PhoneKind.LANDLINE.value  # FIXED_LINE or FIXED_LINE_OR_MOBILE: the slow path says landline too
+        if not self.same_pattern and self._matches(national, self.mobile):
+            return PhoneKind.MOBILE.value
+        return ""
+
+
+_INDIA = _NumberingPlan()
 
 
 def _slow_path(text: str, compact: str) -> PhoneResult:

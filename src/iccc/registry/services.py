@@ -165,7 +165,14 @@ def run_import(batch: ImportBatch, *, progress: Progress | None = None, chunk_ro
     source = None
     try:
         source = open_rows(default_storage.path(batch.stored_file.name or ""), batch.file_name)
-        importer = Importer(batch, progress=progress, fraction=source.fraction, chunk_rows=chunk_rows or CHUNK_ROWS)
+        importer = Importer(
+            batch,
+            progress=progress,
+            fraction=source.fraction,
+            chunk_rows=chunk_rows or CHUNK_ROWS,
+            # Big files are read, checked and placed in a second process while this one writes.
+            parallel=batch.size_bytes >= settings.ICCC_IMPORT_PARALLEL_BYTES and (os.cpu_count() or 1) > 1,
+        )
         summary = importer.summary  # on a crash it holds the chunks that were committed
         summary.encoding = source.encoding
         summary.header_row = source.header_row

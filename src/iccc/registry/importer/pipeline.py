@@ -19,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import multiprocessing
 import os
+import pickle
 import re
 import time
 from collections import defaultdict
@@ -38,6 +40,7 @@ from iccc.core.events import NewEvent, publish
 from iccc.core.time import local_today
 from iccc.geo.models import District
 from iccc.registry.importer.placement import Placer
+from iccc.registry.importer.readers import ImportFileError
 from iccc.registry.importer.summary import ImportSummary
 from iccc.registry.importer.validate import ParsedRow, RowError, address_key, parse_row
 from iccc.registry.models import (
@@ -144,6 +147,101 @@ def commits_without_flush() -> Iterator[None]:
             log.warning("could not reset %r after an import", off, exc_info=True)
 
 
+Place = tuple[int | None, float | None, float | None, str]  # zone id, lat, lon, placement
+
+
+@dataclass(slots=True)
+class PreparedChunk:
+    """A chunk after its database-free half: the rows worth storing, and what was wrong with the rest."""
+
+    size: int  # rows read, good or bad
+    rows: list[ParsedRow]
+    errors: list[tuple[int, str]]
+    places: dict[int, Place]  # row number -> where the row places the person
+    place_errors: dict[int, str]  # row number -> "outside the district" (reported only if the case is new)
+    house_keys: dict[int, str]  # row number -> household key ("" when the address is too vague)
+    fraction: float | None = None  # how far through the file, for the progress bar
+
+
+class Preparer:
+    """Parses, checks and places rows without touching the database.
+
+    This half of an import is pure computation over the row and the district's geography
+    (loaded once, before), so for a big file it runs in a second process beside the one
+    that writes (see `_prepared_in_child`). It keeps the first row of each SRF ID across
+    chunks, to report repeats inside the file.
+    """
+
+    def __init__(self, importer: Importer, has_result_column: bool) -> None:
+        self.today = importer.today
+        self.has_result_column = has_result_column
+        self.district_ok = importer._district_ok
+        self.placer = importer.placer
+        self.first_row_of: dict[str, int] = {}
+
+    def prepare(self, chunk: Sequence[tuple[int, dict[str, str]]], fraction: float | None = None) -> PreparedChunk:
+        errors: list[tuple[int, str]] = []
+        parsed: list[ParsedRow] = []
+        first_row_of = self.first_row_of
+        for row_no, cells in chunk:
+            try:
+                row = parse_row(row_no, cells, today=self.today, has_result_column=self.has_result_column)
+            except RowError as exc:
+                errors.append((row_no, str(exc)))
+                continue
+            if row.district and not self.district_ok(row.district):
+                errors.append(
+                    (row_no, _("outside the district: the row names district %(name)s") % {"name": row.district[:60]})
+                )
+                continue
+            first = first_row_of.get(row.srf_id)
+            if first is not None:
+                errors.append(
+                    (
+                        row_no,
+                        _("duplicate SRF ID %(srf)s inside the file (first at row %(row)d)")
+                        % {"srf": row.srf_id, "row": first},
+                    )
+                )
+                continue
+            first_row_of[row.srf_id] = row_no
+            parsed.append(row)
+        places, place_errors = self._place(parsed)
+        house_keys = {r.row: _house_key(r.address) for r in parsed if r.address}
+        return PreparedChunk(len(chunk), parsed, errors, places, place_errors, house_keys, fraction)
+
+    def _place(self, rows: list[ParsedRow]) -> tuple[dict[int, Place], dict[int, str]]:
+        """(row number -> place, row number -> why it is outside the district)."""
+        places: dict[int, Place] = {}
+        errors: dict[int, str] = {}
+        with_coords = [r for r in rows if r.lat is not None and r.lon is not None]
+        if with_coords:
+            zones = self.placer.zones_for_points([r.lat for r in with_coords], [r.lon for r in with_coords])  # type: ignore[misc]
+            for r, zone_id in zip(with_coords, zones, strict=True):
+                if zone_id is None:
+                    errors[r.row] = _("outside the district: coordinates %(lat)s, %(lon)s are not in any zone") % {
+                        "lat": r.lat,
+                        "lon": r.lon,
+                    }
+                else:
+                    places[r.row] = (zone_id, r.lat, r.lon, Placement.COORDINATES.value)
+        for r in rows:
+            if r.lat is not None and r.lon is not None:
+                continue
+            res = self.placer.resolve(r.address) if r.address else None
+            if res is None or not getattr(res, "matched", None):
+                places[r.row] = (None, None, None, Placement.UNPLACED.value)
+            elif getattr(res, "outside", False):
+                errors[r.row] = _("outside the district: the address names %(place)s") % {
+                    "place": str(res.matched)[:60]
+                }
+            else:
+                zone_id = res.zone_id
+                how = Placement.GAZETTEER.value if zone_id is not None else Placement.UNPLACED.value
+                places[r.row] = (zone_id, res.lat, res.lon, how)
+        return places, errors
+
+
 class _Sql:
     """Multi-row INSERT statements and value adapters for the current database."""
 
@@ -234,6 +332,7 @@ class Importer:
         chunk_rows: int = CHUNK_ROWS,
         progress: Progress | None = None,
         fraction: Callable[[], float | None] | None = None,
+        parallel: bool = False,
     ) -> None:
         self.batch = batch
         self.district: District = batch.district
@@ -246,6 +345,7 @@ class Importer:
         self.fraction = fraction
         self.summary = ImportSummary(batch_id=batch.pk)
         self.placer = Placer(self.district)
+        self.parallel = parallel
         self.sql = _Sql()
         if self.sql.sqlite:
             # SQLite's default page cache is 2 MB: far smaller than the indexes a big import
@@ -268,14 +368,13 @@ class Importer:
         return self.summary
 
     def _run(self, rows: Iterable[tuple[int, dict[str, str]]], has_result_column: bool) -> None:
-        chunk: list[tuple[int, dict[str, str]]] = []
-        for item in rows:
-            chunk.append(item)
-            if len(chunk) >= self.chunk_rows:
-                self.write_chunk(chunk, has_result_column=has_result_column)
-                chunk = []
-        if chunk:
-            self.write_chunk(chunk, has_result_column=has_result_column)
+        preparer = Preparer(self, has_result_column)
+        if self.parallel and _can_fork():
+            for prepared in _prepared_in_child(preparer, rows, self.chunk_rows, self.fraction):
+                self.store_chunk(prepared)
+            return
+        for chunk in iter_chunks(iter(rows), self.chunk_rows):
+            self.store_chunk(preparer.prepare(chunk, self.fraction() if self.fraction else None))
 
     def _district_ok(self, written: str) -> bool:
         folded = _fold(written)
@@ -285,66 +384,44 @@ class Importer:
 
     # ------------------------------------------------------------------ one chunk
 
-    def write_chunk(self, chunk: Sequence[tuple[int, dict[str, str]]], *, has_result_column: bool = True) -> None:
-        """Validate, dedup, place and store one chunk in one transaction."""
+    def store_chunk(self, prepared: PreparedChunk) -> None:
+        """The database half of a chunk: dedup against stored cases, write, count — one transaction."""
         summary = self.summary
-        errors: list[tuple[int, str]] = []
-        parsed: list[ParsedRow] = []
-        first_row_of: dict[str, int] = {}
-        for row_no, cells in chunk:
-            try:
-                row = parse_row(row_no, cells, today=self.today, has_result_column=has_result_column)
-            except RowError as exc:
-                errors.append((row_no, str(exc)))
-                continue
-            if row.district and not self._district_ok(row.district):
-                errors.append(
-                    (row_no, _("outside the district: the row names district %(name)s") % {"name": row.district[:60]})
-                )
-                continue
-            first = first_row_of.get(row.srf_id)
-            if first is not None:
-                errors.append(
-                    (
-                        row_no,
-                        _("duplicate SRF ID %(srf)s inside the file (first at row %(row)d)")
-                        % {"srf": row.srf_id, "row": first},
-                    )
-                )
-                continue
-            first_row_of[row.srf_id] = row_no
-            parsed.append(row)
-
         # If the chunk's transaction fails, its counts must not stay in the summary either.
         saved = dataclasses.replace(summary, errors=list(summary.errors))
         try:
-            self._store_chunk(chunk, parsed, errors)
+            self._store_chunk(prepared)
         except BaseException:
             for f in dataclasses.fields(summary):
                 setattr(summary, f.name, getattr(saved, f.name))
             raise
         if self.progress is not None:
-            self.progress(summary.rows_total, self.fraction() if self.fraction else None)
+            self.progress(summary.rows_total, prepared.fraction)
 
-    def _store_chunk(
-        self, chunk: Sequence[tuple[int, dict[str, str]]], parsed: list[ParsedRow], errors: list[tuple[int, str]]
-    ) -> None:
+    def _store_chunk(self, prepared: PreparedChunk) -> None:
         summary = self.summary
+        errors = list(prepared.errors)
         with transaction.atomic():
             self._lock_district()
-            duplicates, fills, in_file = self._split_known_cases(parsed)
+            duplicates, fills, in_file = self._split_known_cases(prepared.rows)
             for row_no, first in in_file:
                 errors.append((row_no, _("duplicate SRF ID inside the file (first at row %(row)d)") % {"row": first}))
-            fresh = [r for r in parsed if r.srf_id not in duplicates]
-            places = self._place(fresh, errors)
-            fresh = [r for r in fresh if r.row in places]
-            self._write_new(fresh, places)
+            fresh = []
+            for r in prepared.rows:
+                if r.srf_id in duplicates:
+                    continue  # a stored case: where the row places it no longer matters
+                reason = prepared.place_errors.get(r.row)
+                if reason is None:
+                    fresh.append(r)
+                else:
+                    errors.append((r.row, reason))
+            self._write_new(fresh, prepared.places, prepared.house_keys)
             self._fill_blanks(fills)
             summary.duplicates += len(duplicates) - len(in_file)
-            summary.rows_total += len(chunk)
+            summary.rows_total += prepared.size
             for row_no, reason in sorted(errors):
                 summary.add_error(row_no, reason)
-            self._save_progress()
+            self._save_progress(prepared.fraction)
 
     def _lock_district(self) -> None:
         # Two imports into one district at once would race on "is this SRF ID new?": on
@@ -354,9 +431,8 @@ class Importer:
             with connection.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x1CCC, self.district.pk])
 
-    def _save_progress(self) -> None:
+    def _save_progress(self, fraction: float | None) -> None:
         rows_done = self.summary.rows_total
-        fraction = self.fraction() if self.fraction else None
         estimate = int(rows_done / fraction) if fraction else rows_done
         ImportBatch.objects.filter(pk=self.batch.pk).update(rows_done=rows_done, rows_total=max(estimate, rows_done))
 
@@ -403,46 +479,9 @@ class Importer:
             if changes:
                 Case.objects.filter(pk=case_id).update(**changes, updated_at=timezone.now())
 
-    def _place(
-        self, rows: list[ParsedRow], errors: list[tuple[int, str]]
-    ) -> dict[int, tuple[int | None, float | None, float | None, str]]:
-        """row number -> (zone_id, lat, lon, placement); rows outside the district become errors."""
-        places: dict[int, tuple[int | None, float | None, float | None, str]] = {}
-        with_coords = [r for r in rows if r.lat is not None and r.lon is not None]
-        if with_coords:
-            zones = self.placer.zones_for_points([r.lat for r in with_coords], [r.lon for r in with_coords])  # type: ignore[misc]
-            for r, zone_id in zip(with_coords, zones, strict=True):
-                if zone_id is None:
-                    errors.append(
-                        (
-                            r.row,
-                            _("outside the district: coordinates %(lat)s, %(lon)s are not in any zone")
-                            % {"lat": r.lat, "lon": r.lon},
-                        )
-                    )
-                else:
-                    places[r.row] = (zone_id, r.lat, r.lon, Placement.COORDINATES.value)
-        for r in rows:
-            if r.lat is not None and r.lon is not None:
-                continue
-            res = self.placer.resolve(r.address) if r.address else None
-            if res is None or not getattr(res, "matched", None):
-                places[r.row] = (None, None, None, Placement.UNPLACED.value)
-            elif getattr(res, "outside", False):
-                errors.append(
-                    (r.row, _("outside the district: the address names %(place)s") % {"place": str(res.matched)[:60]})
-                )
-            else:
-                zone_id = res.zone_id
-                how = Placement.GAZETTEER.value if zone_id is not None else Placement.UNPLACED.value
-                places[r.row] = (zone_id, res.lat, res.lon, how)
-        return places
-
     # ------------------------------------------------------------------ writing
 
-    def _write_new(
-        self, rows: list[ParsedRow], places: dict[int, tuple[int | None, float | None, float | None, str]]
-    ) -> None:
+    def _write_new(self, rows: list[ParsedRow], places: dict[int, Place], house_of: dict[int, str]) -> None:
         if not rows:
             return
         sql = self.sql
@@ -464,7 +503,7 @@ class Importer:
         ):
             by_phone[phone].append(_Known(sql.hex(pid), name, age, sql.hex(household_id), zone_id))
 
-        house_keys = [_house_key(r.address) for r in rows]
+        house_keys = [house_of.get(r.row, "") for r in rows]
         households = self._households(house_keys, [places[r.row][0] for r in rows], now_db)
         ids = new_ids(2 * len(rows))
         # Constants of the loop, looked up once (an enum member's .value is a descriptor call).
@@ -612,6 +651,77 @@ def _match(row: ParsedRow, known: Iterable[_Known]) -> tuple[_Known | None, tupl
         if best is None or score > best[1]:
             best = (cand, score, reasons)
     return None, best
+
+
+def _can_fork() -> bool:
+    return os.name == "posix" and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _prepared_in_child(
+    preparer: Preparer,
+    rows: Iterable[tuple[int, dict[str, str]]],
+    chunk_rows: int,
+    fraction: Callable[[], float | None] | None,
+) -> Iterator[PreparedChunk]:
+    """Run `preparer` over `rows` in a forked child process and yield its chunks here, in order.
+
+    Parsing, phone and name normalisation and placement are about half of an import's
+    work and need no database, so on a machine with two cores they run beside the
+    writing instead of before it. Forked, the child starts with the district's geography
+    already loaded and reads the same open file; it never touches the database (the
+    connections it inherited are the parent's) and leaves through os._exit, so nothing
+    of theirs is closed or flushed from it. The pipe is the back-pressure: the child
+    blocks once it is a chunk or two ahead, so memory stays flat however big the file.
+    """
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(
+        target=_prepare_in_child, args=(preparer, rows, chunk_rows, fraction, sender), name="iccc-import-reader"
+    )
+    child.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                kind, payload = pickle.loads(receiver.recv_bytes())  # noqa: S301 - our own child, over a private pipe
+            except EOFError:
+                child.join(5)
+                raise RuntimeError(
+                    f"the import's reader process stopped unexpectedly (exit code {child.exitcode})"
+                ) from None
+            if kind == "chunk":
+                yield payload
+            elif kind == "done":
+                return
+            elif kind == "file_error":
+                raise ImportFileError(payload)
+            else:
+                raise RuntimeError(payload)
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.terminate()
+        child.join(5)
+
+
+def _prepare_in_child(
+    preparer: Preparer,
+    rows: Iterable[tuple[int, dict[str, str]]],
+    chunk_rows: int,
+    fraction: Callable[[], float | None] | None,
+    sender: Any,
+) -> None:
+    def send(message: tuple[str, Any]) -> None:
+        sender.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    try:
+        for chunk in iter_chunks(iter(rows), chunk_rows):
+            send(("chunk", preparer.prepare(chunk, fraction() if fraction else None)))
+        send(("done", None))
+    except ImportFileError as exc:
+        send(("file_error", str(exc)))
+    except BaseException as exc:  # reported by the parent, which owns the batch's status
+        send(("error", f"{type(exc).__name__}: {exc}"))
 
 
 def iter_chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:

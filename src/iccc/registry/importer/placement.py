@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from iccc.geo.gazetteer import Resolution, gazetteer_for
-from iccc.geo.index import zones_for_points
+from iccc.geo.index import index_for
 from iccc.geo.models import District
 
 _CACHE_LIMIT = 20_000
@@ -24,10 +24,11 @@ class Placer:
         self.district = district
         self._cache: dict[str, Resolution | None] = {}
         self._gazetteer: Any = gazetteer_for(district.pk)
+        self._index = index_for(district.pk)
 
     def zones_for_points(self, lats: Sequence[float], lons: Sequence[float]) -> list[int | None]:
         """Zone id per point; None for a point outside the district."""
-        return list(zones_for_points(self.district.pk, list(lats), list(lons)))
+        return list(self._index.lookup(list(lats), list(lons)))
 
     def resolve(self, address: str) -> Resolution | None:
         key = address.lower()

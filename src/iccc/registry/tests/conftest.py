@@ -35,3 +35,10 @@ def placed(cast: Any, media: Path) -> Any:
     except ImportError:  # the geo app without aliases: the fallback knows Faridabad is outside
         pass
     return cast
+
+
+@pytest.fixture(params=["in_process", "two_processes"])
+def import_mode(request: Any, settings: Any) -> str:
+    """Run a test with the line list read in this process, and again read by a forked child process."""
+    settings.ICCC_IMPORT_PARALLEL_BYTES = 0 if request.param == "two_processes" else 1 << 62
+    return str(request.param)

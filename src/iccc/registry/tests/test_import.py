@@ -29,6 +29,9 @@ from iccc.registry.tests.test_import_support import (
     write_csv,
 )
 
+# Every behaviour below holds whether the file is read in this process or beside it (big files).
+pytestmark = pytest.mark.usefixtures("import_mode")
+
 
 def test_a_clean_file_creates_people_cases_results_and_is_placed(placed: Any, tmp_path: Path) -> None:
     path = write_csv(

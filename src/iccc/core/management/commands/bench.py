@@ -15,6 +15,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from iccc.assistance import bench as requests_bench
+
 Runner = Callable[[dict[str, Any], Callable[[str], None]], dict[str, Any]]
 
 
@@ -91,10 +93,25 @@ def _geo_run(opts: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]
     return bench.run(district.pk, n=opts["points"], repeat=max(opts["repeat"], 1))
 
 
+def _insight_args(parser: Any) -> None:
+    parser.add_argument("--zones", type=int, default=40, help="synthetic zones (default 40)")
+    parser.add_argument("--days", type=int, default=700, help="days per zone (default 700)")
+
+
+def _insight_run(opts: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+    from iccc.insight.bench import run
+
+    if opts["zones"] < 1 or opts["days"] < 60:
+        raise CommandError("--zones must be at least 1 and --days at least 60")
+    return run(zones=opts["zones"], days=opts["days"], repeat=opts["repeat"], log=log)
+
+
 BENCHMARKS: dict[str, tuple[str, Callable[[Any], None], Runner]] = {
     "import": ("lab line-list import vs a raw bulk insert", _import_args, _import_run),
     "outreach": ("work queue under concurrent claimers, and the staffing planner", _outreach_args, _outreach_run),
     "geo": ("point-in-zone lookups and address gazetteer on the Gurugram geography", _geo_args, _geo_run),
+    "insight": ("Rt, nowcast, forecasts, demand and hotspots for 40 zones x 700 days", _insight_args, _insight_run),
+    "requests": ("request board and routing, 10k requests", requests_bench.add_arguments, requests_bench.run),
 }
 
 
