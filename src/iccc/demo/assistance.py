@@ -360,13 +360,23 @@ _SAID = {
 }
 
 
-def _someone(district: Any, rng: random.Random, zone_codes: tuple[str, ...] = ()) -> Any:
-    """A patient of the demo's registry, with a mobile number (the requester is usually them or family)."""
+def _someone(district: Any, rng: random.Random, zone_codes: tuple[str, ...] = (), *, new_need: str = "") -> Any:
+    """A patient of the demo's registry, with a mobile number (the requester is usually them or family).
+
+    With `new_need`, someone who is not already waiting for that service (they would be a
+    repeat contact, merged into their open request, not a new one).
+    """
+    from iccc.assistance.models import MERGEABLE_STATES, ServiceRequest
     from iccc.registry.models import Case
 
     cases = Case.objects.filter(district=district, zone__isnull=False, person__phone_kind="mobile")
     if zone_codes:
         cases = cases.filter(zone__code__in=zone_codes)
+    if new_need:
+        waiting = ServiceRequest.objects.filter(district=district, kind=new_need, state__in=MERGEABLE_STATES)
+        cases = cases.exclude(person_id__in=waiting.filter(person__isnull=False).values("person_id")).exclude(
+            person__phone__in=waiting.exclude(requester_phone="").values("requester_phone")
+        )
     n = cases.count()
     if n == 0:
         return None
@@ -508,10 +518,10 @@ def _raise_some(district: Any, rng: random.Random, now: datetime) -> str:
             data = _new_request(district, recent.request.case, recent.request.kind, rng.choice(again), rng)
             request, created = services.raise_request(None, data, now=now)
             return f"the same person asked again ({data.channel}): {request.reference} x{request.contact_count}"
-    case = _someone(district, rng)
+    kind = rng.choices(list(_KIND_WEIGHTS), weights=list(_KIND_WEIGHTS.values()))[0]
+    case = _someone(district, rng, new_need=kind)
     if case is None:
         return ""
-    kind = rng.choices(list(_KIND_WEIGHTS), weights=list(_KIND_WEIGHTS.values()))[0]
     data = _new_request(district, case, kind, rng.choice(CITIZEN_CHANNELS), rng)
     request, created = services.raise_request(None, data, now=now)
     return f"{data.channel}: {request.get_kind_display()} {request.reference}" if created else ""

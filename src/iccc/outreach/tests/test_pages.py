@@ -18,7 +18,7 @@ from iccc.outreach.tests.support import make_case
 
 _key = count(1)
 # A full Indian mobile number anywhere in a page (with or without +91), not part of a longer number.
-FULL_PHONE = re.compile(r"(?<![\d])(?:\+?91)?[6-9]\d{9}(?![\d])")
+FULL_PHONE = re.compile(r"(?<![\w])(?:\+?91)?[6-9]\d{9}(?!\w)")  # word boundaries: tokens hold digit runs
 IDEMPOTENCY_VALUES = re.compile(r'name="idempotency_key" value="[0-9a-f]+"')
 
 

@@ -13,7 +13,9 @@ from iccc.registry.models import PossibleDuplicate
 from iccc.registry.tests.factories import grant, make_household, make_person
 
 # A full Indian mobile number in any common spelling (10 digits, optionally +91 and separators).
-FULL_NUMBER = re.compile(r"(?<![\d\w])(?:\+?91[\s-]?)?[6-9]\d{4}[\s-]?\d{5}(?!\d)")
+FULL_NUMBER = re.compile(
+    r"(?<![\d\w])(?:\+?91[\s-]?)?[6-9]\d{4}[\s-]?\d{5}(?!\w)"
+)  # word boundaries: a CSRF token may start with ten digits
 
 PHONE_A = "+919876543210"
 PHONE_B = "+919822233344"
