@@ -11,6 +11,11 @@ the first answer again (header `Idempotent-Replayed: true`). Answers: 400 for a 
 malformed key, 422 naming the field and the reason for bad input, 409 with the reason when
 the request's state does not allow the action now, 404 for a request out of reach, 401 for
 a missing, unknown, expired or revoked token. Mounted at `/assistance` by `iccc.config.api`.
+
+Texts the system wrote (timeline lines, the routing note) are read out in the caller's
+language, as every answer is: English unless the request asks for Hindi (`Accept-Language:
+hi`, or a staff session's language); a timeline line also carries its message `code`
+(`assistance.wording`) for clients that word it themselves. Free text a person typed is as typed.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from iccc.assistance.models import (
     ServiceRequestQuerySet,
     TransitionError,
 )
+from iccc.assistance.wording import code_of
 from iccc.core import audit
 from iccc.core.choices import AuditAction
 from iccc.geo.models import Zone
@@ -91,7 +97,7 @@ class RequestOut(Schema):
     signs: list[str] | None = None
     channel: str | None = None
     partner: str | None = None
-    routing_note: str | None = None
+    routing_note: str | None = Field(None, description="why this partner: every candidate and why (ICCC staff only)")
     contact_count: int | None = None
     accepted_at: datetime | None = None
     started_at: datetime | None = None
@@ -106,7 +112,8 @@ class EventOut(Schema):
     kind: str
     from_state: str
     to_state: str
-    message: str
+    message: str = Field(description="in the caller's language (free text as typed)")
+    code: str | None = Field(None, description="the message code the system wrote it from; null for free text")
     by: str
 
 
@@ -224,7 +231,7 @@ def _out(user: Any, r: ServiceRequest, now: datetime) -> dict[str, Any]:
         "signs": list(r.signs or []),
         "channel": r.channel,
         "partner": str(r.assignee_org) if r.assignee_org_id else None,
-        "routing_note": r.routing_note,
+        "routing_note": r.routing_note_text,
         "contact_count": r.contact_count,
         "accepted_at": r.accepted_at,
         "started_at": r.started_at,
@@ -252,7 +259,8 @@ def _timeline(user: Any, r: ServiceRequest) -> list[dict[str, Any]]:
             "kind": e.kind,
             "from_state": e.from_state,
             "to_state": e.to_state,
-            "message": e.message,
+            "message": e.message_text,
+            "code": code_of(e.text_codes.get("message")),
             "by": e.actor_label,
         }
         for e in events.order_by("at", "id")

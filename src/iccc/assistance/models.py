@@ -38,7 +38,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
@@ -458,6 +458,43 @@ def policy_for(district_id: int) -> AssistancePolicy:
     return found or AssistancePolicy(district_id=district_id)
 
 
+# ============================================================================ texts in the reader's language
+
+
+class CodedTexts:
+    """Texts the system writes on a row, kept as message codes (`text_codes`) with an English copy.
+
+    `set_text("routing_note", say("routing.chosen", …))` stores the code under `text_codes` and its
+    English words in the `routing_note` column (for the back-office and the audit log);
+    plain text (what a person typed) is stored as it is, with no code. `text("routing_note")`
+    reads it out in the active language (`assistance.wording`), or as stored when there is
+    no code (free text, a row written before codes). A name with no column of its own (the
+    request's routing headline) is kept as a code only.
+    """
+
+    text_codes: Any
+
+    def set_text(self, name: str, value: Any) -> None:
+        from iccc.assistance import wording
+
+        codes = dict(self.text_codes or {})
+        if wording.is_msg(value):
+            codes[name] = value
+        else:
+            codes.pop(name, None)
+        self.text_codes = codes
+        try:
+            column = self._meta.get_field(name)  # type: ignore[attr-defined]
+        except FieldDoesNotExist:
+            return
+        setattr(self, name, wording.english(value)[: column.max_length])
+
+    def text(self, name: str) -> str:
+        from iccc.assistance import wording
+
+        return wording.text_of((self.text_codes or {}).get(name), str(getattr(self, name, "") or ""))
+
+
 # ============================================================================ requests
 
 
@@ -527,7 +564,7 @@ STATE_TIMESTAMP: dict[str, str] = {
 }
 
 
-class ServiceRequest(models.Model):
+class ServiceRequest(CodedTexts, models.Model):
     """One need for help (a bed, a doctor, oxygen, an ambulance, a funeral, food, …), from any channel.
 
     For whom: a registry person/case/household, or just a caller (`patient_name`). The
@@ -607,6 +644,8 @@ class ServiceRequest(models.Model):
     )
     accept_by = models.DateTimeField(_("partner must answer by"), null=True, blank=True)
     routing_note = models.CharField(_("why this partner"), max_length=500, blank=True)
+    # state_reason, routing_note and priority_why as message codes (and the routing headline): `CodedTexts`.
+    text_codes = models.JSONField(_("texts as message codes"), default=dict, blank=True, editable=False)
     # How it ended.
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     confirmed_via = models.CharField(_("confirmed by"), max_length=12, choices=ConfirmMethod.choices, blank=True)
@@ -699,16 +738,36 @@ class ServiceRequest(models.Model):
                 target=target,
             )
 
-    def apply_transition(self, target: str, now: datetime, reason: str = "") -> str:
-        """Move to `target` in memory (checked against the table); returns the previous state."""
+    def apply_transition(self, target: str, now: datetime, reason: Any = "") -> str:
+        """Move to `target` in memory (checked against the table); returns the previous state.
+
+        `reason` is what a person typed, or a message code (`wording.say`) for the system's own reasons.
+        """
         self.check_transition(target)
         previous = self.state
         self.state = target
         self.state_changed_at = now
         setattr(self, STATE_TIMESTAMP[target], now)
         if target in (RequestState.REJECTED, RequestState.CANCELLED, RequestState.ESCALATED) or reason:
-            self.state_reason = reason[:300]
+            self.set_text("state_reason", reason or "")
         return previous
+
+    @property
+    def state_reason_text(self) -> str:
+        return self.text("state_reason")
+
+    @property
+    def routing_note_text(self) -> str:
+        return self.text("routing_note")
+
+    @property
+    def routing_headline_text(self) -> str:
+        """Why the partner holding it was chosen, in one line (the full explanation is the assignment's)."""
+        return self.text("routing_headline")
+
+    @property
+    def priority_why_text(self) -> str:
+        return self.text("priority_why")
 
     def set_priority(self, priority: str) -> None:
         self.priority = priority
@@ -819,7 +878,7 @@ class RequestContact(models.Model):
         return f"{self.get_channel_display()} {self.at:%Y-%m-%d %H:%M}"
 
 
-class Assignment(models.Model):
+class Assignment(CodedTexts, models.Model):
     """One routing attempt: the request offered to one partner's offering, and what came of it.
 
     At most one assignment per request is live (pending or accepted): a database fact.
@@ -847,6 +906,8 @@ class Assignment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.CharField(_("reason"), max_length=300, blank=True)
+    # explanation and reason as message codes: `CodedTexts`.
+    text_codes = models.JSONField(_("texts as message codes"), default=dict, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("assignment")
@@ -871,6 +932,14 @@ class Assignment(models.Model):
     def is_live(self) -> bool:
         return self.outcome in LIVE_ASSIGNMENT_OUTCOMES
 
+    @property
+    def explanation_text(self) -> str:
+        return self.text("explanation")
+
+    @property
+    def reason_text(self) -> str:
+        return self.text("reason")
+
 
 class RequestEventQuerySet(models.QuerySet["RequestEvent"]):
     def visible_to(self, user: User) -> RequestEventQuerySet:
@@ -884,7 +953,7 @@ class RequestEventQuerySet(models.QuerySet["RequestEvent"]):
         return qs
 
 
-class RequestEvent(models.Model):
+class RequestEvent(CodedTexts, models.Model):
     """One line of a request's timeline: a transition, a routing decision and why, a merged contact, a note, …
 
     `idempotency_key` is unique per request: a service call retried with the same key
@@ -899,6 +968,8 @@ class RequestEvent(models.Model):
     from_state = models.CharField(_("from"), max_length=12, choices=RequestState.choices, blank=True)
     to_state = models.CharField(_("to"), max_length=12, choices=RequestState.choices, blank=True)
     message = models.CharField(_("message"), max_length=500, blank=True)
+    # The message as a code with parameters, read out in the reader's language (`CodedTexts`); none = free text.
+    text_codes = models.JSONField(_("texts as message codes"), default=dict, blank=True, editable=False)
     data = models.JSONField(default=dict, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -928,6 +999,16 @@ class RequestEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.from_state}→{self.to_state}"
+
+    @property
+    def message_text(self) -> str:
+        """The line in the reader's language (as typed, for a note; as stored, for a line older than codes)."""
+        return self.text("message")
+
+    @property
+    def summary_text(self) -> str:
+        """The line's short form where there is one (a routing line: whom and the deciding reason), else the line."""
+        return self.text("summary") or self.message_text
 
     @property
     def actor_label(self) -> str:

@@ -11,6 +11,9 @@ as farthest), then the lowest id, so the same facts always give the same choice.
 Load is counted here, not in `network`, because the requests live in this app: an
 offering's load today is its assignments of the district's local day that are pending or
 accepted (declined and lapsed ones gave the capacity back).
+
+Reasons and explanations are message codes (`assistance.wording`), read out in the
+reader's language when shown; `Candidate.skip_text` is the English.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Prefetch
-from django.utils.translation import gettext as _
 
 from iccc.assistance.models import LIVE_ASSIGNMENT_OUTCOMES, Assignment, ServiceRequest
+from iccc.assistance.wording import Msg, english, say
 from iccc.core.time import local_today
 from iccc.geo.distance import haversine_km
 from iccc.geo.models import Zone
@@ -35,7 +38,11 @@ class Candidate:
     offering: ServiceOffering
     load: int
     distance_km: float | None
-    skip: str = ""  # why it cannot take the request; "" = eligible
+    skip: Msg | None = None  # why it cannot take the request (a message code); None = eligible
+
+    @property
+    def skip_text(self) -> str:
+        return english(self.skip) if self.skip else ""
 
     @property
     def capacity(self) -> int:
@@ -57,7 +64,7 @@ class Candidate:
             "load": self.load,
             "capacity": self.capacity,
             "distance_km": None if self.distance_km is None else round(self.distance_km, 2),
-            "skip": self.skip,
+            "skip": self.skip_text,
         }
 
 
@@ -128,58 +135,76 @@ def candidates(
 
 def skip_reason(
     o: ServiceOffering, load: int, request: ServiceRequest, now: datetime, excluded: set[int], variant: str
-) -> str:
-    """Why offering `o` cannot take `request` now ("" when it can)."""
+) -> Msg | None:
+    """Why offering `o` cannot take `request` now (None when it can)."""
     if o.organisation_id in excluded:
-        return _("already tried on this request")
+        return say("skip.tried")
     if not o.covers(request.zone_id, o.zone_ids()):
-        return _("does not cover this zone") if request.zone_id else _("covers only some zones; request not placed")
+        return say("skip.zone") if request.zone_id else say("skip.unplaced")
     if not o.offers_variant(variant):
-        return _("does not offer %(v)s") % {"v": variant}
+        return say("skip.variant", v=variant)
     if not o.is_open_at(now):
-        return _("closed now (%(hours)s)") % {"hours": o.hours_label()}
+        return say("skip.closed", hours=o.hours_facts())
     if load >= o.daily_capacity:
-        return _("full today (%(n)d of %(cap)d)") % {"n": load, "cap": o.daily_capacity}
-    return ""
+        return say("skip.full", n=load, cap=o.daily_capacity)
+    return None
 
 
-def explain(chosen: Candidate | None, ranked: Sequence[Candidate]) -> str:
-    """One readable sentence: whom, why, and why not the others (at most 500 characters)."""
+SKIPPED_NAMED = 6  # the explanation names this many skipped partners, then says how many more
+
+
+def _away(c: Candidate, code: str) -> Msg | str:
+    return say(code, km=c.distance_km) if c.distance_km is not None else ""
+
+
+def explain(chosen: Candidate | None, ranked: Sequence[Candidate]) -> Msg:
+    """Whom, why, and why not the others: a message code (`wording`), about 500 characters in English."""
     eligible = [c for c in ranked if not c.skip]
     skipped = [c for c in ranked if c.skip]
-    skipped_text = "; ".join(f"{c.offering.organisation}: {c.skip}" for c in skipped[:6])
-    if len(skipped) > 6:
-        skipped_text += _("; and %(n)d more") % {"n": len(skipped) - 6}
+    skipped_list: list[Msg] = [
+        say("routing.skip", org=c.offering.organisation, why=c.skip) for c in skipped[:SKIPPED_NAMED]
+    ]
+    if len(skipped) > SKIPPED_NAMED:
+        skipped_list.append(say("routing.more", n=len(skipped) - SKIPPED_NAMED))
     if chosen is None:
         if not ranked:
-            return _("No partner offers this service in the district.")[:500]
-        return (_("No partner can take it now. %(skipped)s.") % {"skipped": skipped_text})[:500]
-    dist = _(", %(km).1f km away") % {"km": chosen.distance_km} if chosen.distance_km is not None else ""
-    text = _("%(org)s: least loaded (%(load)d of %(cap)d today)%(dist)s; %(n)d partner(s) could take it.") % {
-        "org": chosen.offering.organisation,
-        "load": chosen.load,
-        "cap": chosen.capacity,
-        "dist": dist,
-        "n": len(eligible),
-    }
+            return say("routing.none_offers")
+        return say("routing.none_can", skipped=skipped_list)
+    parts: list[Msg] = [
+        say(
+            "routing.chosen",
+            org=chosen.offering.organisation,
+            load=chosen.load,
+            cap=chosen.capacity,
+            dist=_away(chosen, "routing.away"),
+            n=len(eligible),
+        )
+    ]
     if len(eligible) > 1:
         runner = eligible[1]
-        rdist = _(", %(km).1f km") % {"km": runner.distance_km} if runner.distance_km is not None else ""
-        text += " " + _("Next: %(org)s (%(load)d of %(cap)d%(dist)s).") % {
-            "org": runner.offering.organisation,
-            "load": runner.load,
-            "cap": runner.capacity,
-            "dist": rdist,
-        }
-    if skipped_text:
-        text += " " + _("Skipped: %(s)s.") % {"s": skipped_text}
-    return text[:500]
+        parts.append(
+            say(
+                "routing.next",
+                org=runner.offering.organisation,
+                load=runner.load,
+                cap=runner.capacity,
+                dist=_away(runner, "routing.km"),
+            )
+        )
+    if skipped_list:
+        parts.append(say("routing.skipped", s=skipped_list))
+    return say("sentences", parts=parts)
+
+
+def headline(chosen: Candidate) -> Msg:
+    """The deciding reason in one line ("least loaded today (2 of 20), 1.4 km away"), for the request page."""
+    return say("routing.headline", load=chosen.load, cap=chosen.capacity, dist=_away(chosen, "routing.away"))
 
 
 def choose(
     request: ServiceRequest, now: datetime, *, exclude_organisations: Iterable[int] = ()
-) -> tuple[Candidate | None, list[Candidate], str]:
-    """The best candidate (or None), every candidate considered, and the explanation."""
+) -> tuple[Candidate | None, list[Candidate], Msg]:
+    """The best candidate (or None), every candidate considered, and the explanation (a message code)."""
     ranked = candidates(request, now, exclude_organisations=exclude_organisations)
     chosen = ranked[0] if ranked and not ranked[0].skip else None
     return chosen, ranked, explain(chosen, ranked)

@@ -65,10 +65,11 @@ from iccc.assistance.models import (
     validate_details,
 )
 from iccc.assistance.triage import higher, triage
+from iccc.assistance.wording import Msg, english, is_msg, render, say
 from iccc.core import audit
 from iccc.core.choices import AuditAction
 from iccc.core.events import NewEvent, publish
-from iccc.core.time import local_today, local_tz
+from iccc.core.time import local_today
 from iccc.geo.distance import haversine_km
 from iccc.geo.index import zone_for_point
 from iccc.geo.models import District, Zone
@@ -168,13 +169,15 @@ class NewRequest:
 class RoutingDecision:
     """The outcome of routing one request: the chosen offering (or None) and why.
 
-    `explanation` is the human sentence stored on the request and the timeline;
+    `explanation` is the sentence in the caller's language, `code` the message code stored
+    on the request, the assignment and the timeline (read out in each reader's language);
     `candidates` lists every offering considered with its load, distance and the reason
-    it was skipped ("" for eligible ones), best first.
+    it was skipped (in English; "" for eligible ones), best first.
     """
 
     offering: ServiceOffering | None
     explanation: str
+    code: Msg = field(default_factory=dict)
     candidates: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -198,7 +201,10 @@ def _check_key(key: str) -> str:
     return key
 
 
-def _reason(reason: str, *, required: bool = True, name: str = "reason") -> str:
+def _reason(reason: Any, *, required: bool = True, name: str = "reason") -> Any:
+    """A reason a person typed, checked (a message code from the system passes as it is)."""
+    if is_msg(reason):
+        return reason
     text = (reason or "").strip()
     if required and not text:
         raise ValidationError({name: [_("give a reason")]})
@@ -241,7 +247,7 @@ def _event(
     now: datetime,
     *,
     actor: User | None,
-    message: str = "",
+    message: Msg | str = "",
     organisation_id: int | None = None,
     from_state: str = "",
     to_state: str = "",
@@ -249,14 +255,19 @@ def _event(
     shared: bool = True,
     operation: str = "",
     key: str = "",
+    summary: Msg | None = None,
 ) -> RequestEvent:
-    return RequestEvent.objects.create(
+    """A timeline line; `message` is a message code (`wording.say`), or free text a person typed.
+
+    `summary` is a shorter form for the request page, where the full text is shown elsewhere
+    (a routing explanation: in the routing table).
+    """
+    event = RequestEvent(
         request=locked,
         at=now,
         kind=kind,
         from_state=from_state,
         to_state=to_state,
-        message=str(message)[:500],
         data=dict(data or {}),
         actor=actor if _is_user(actor) else None,
         organisation_id=organisation_id,
@@ -264,6 +275,16 @@ def _event(
         operation=operation,
         idempotency_key=key,
     )
+    event.set_text("message", message)
+    if summary is not None:
+        event.set_text("summary", summary)
+    event.save(force_insert=True)
+    return event
+
+
+def _words(reason: Any) -> str:
+    """A reason inside a sentence written now (an alert): a message code read out, free text as it is."""
+    return render(reason) if is_msg(reason) else str(reason or "")
 
 
 def _is_user(actor: Any) -> bool:
@@ -277,7 +298,7 @@ _AUDITED = (
 
 
 def _audit(
-    actor: User | None, locked: ServiceRequest, before: Mapping[str, Any], reason: str = "", *, create: bool = False
+    actor: User | None, locked: ServiceRequest, before: Mapping[str, Any], reason: Any = "", *, create: bool = False
 ) -> None:
     after = audit.snapshot(locked, _AUDITED)
     audit.record(
@@ -286,7 +307,7 @@ def _audit(
         locked,
         person_id=str(locked.person_id or ""),
         changes=after if create else audit.diff(before, after),
-        reason=reason[:500],
+        reason=english(reason)[:500],
     )
 
 
@@ -319,15 +340,18 @@ def _transition(
     now: datetime,
     *,
     actor: User | None,
-    message: str = "",
-    reason: str = "",
+    message: Msg | str = "",
+    reason: Msg | str = "",
     organisation_id: int | None = None,
     data: Mapping[str, Any] | None = None,
     shared: bool = True,
     operation: str = "",
     key: str = "",
 ) -> RequestEvent:
-    """Move the locked request to `target` (checked against the table), with its timeline line and event."""
+    """Move the locked request to `target` (checked against the table), with its timeline line and event.
+
+    `message` and `reason` are message codes (`wording.say`), or free text a person typed.
+    """
     previous = locked.apply_transition(target, now, reason)
     if target not in (RequestState.ASSIGNED, *WORKING_STATES, RequestState.FULFILLED, RequestState.CLOSED):
         # Nobody holds a request that is new, triaged, escalated, rejected or cancelled.
@@ -338,12 +362,9 @@ def _transition(
     if target == RequestState.ESCALATED:
         locked.escalated_at = now
     locked.save()
-    text = message or _("%(from)s → %(to)s") % {
-        "from": RequestState(previous).label,
-        "to": RequestState(target).label,
-    }
+    text = message or say("state_changed", **{"from": previous, "to": target})
     if reason and not message:
-        text = f"{text}: {reason}"
+        text = say("because", text=text, why=reason)
     event = _event(
         locked,
         EventKind.TRANSITION,
@@ -383,15 +404,15 @@ def _live_assignment(locked: ServiceRequest) -> Assignment | None:
 
 
 def _end_assignment(
-    locked: ServiceRequest, outcome: str, now: datetime, *, by: User | None = None, reason: str = ""
+    locked: ServiceRequest, outcome: str, now: datetime, *, by: User | None = None, reason: Msg | str = ""
 ) -> Assignment | None:
     live = _live_assignment(locked)
     if live is not None:
         live.outcome = outcome
         live.outcome_at = now
         live.outcome_by = by if _is_user(by) else None
-        live.reason = reason[:300]
-        live.save(update_fields=["outcome", "outcome_at", "outcome_by", "reason"])
+        live.set_text("reason", reason)
+        live.save(update_fields=["outcome", "outcome_at", "outcome_by", "reason", "text_codes"])
     return live
 
 
@@ -691,13 +712,13 @@ def _raise_locked(
         spo2=clean["spo2"],
         signs=clean["signs"],
         priority_auto=found.priority,
-        priority_why=found.why,
         created_at=now,
         state_changed_at=now,
         due_at=now + policy.sla(data.kind, found.priority),
         created_by=actor if _is_user(actor) else None,
     )
     request.set_priority(found.priority)
+    request.set_text("priority_why", found.why_code)
     request.save()
     RequestContact.objects.create(request=request, **contact_fields)
     _event(
@@ -705,16 +726,16 @@ def _raise_locked(
         EventKind.RAISED,
         now,
         actor=actor,
-        message=_("Raised on %(channel)s: %(kind)s, %(priority)s (%(why)s); due %(due)s")
-        % {
-            "channel": Channel(data.channel).label,
-            "kind": ServiceKind(data.kind).label,
-            "priority": Priority(found.priority).label,
-            "why": found.why,
-            "due": timezone.localtime(request.due_at, local_tz()).strftime("%d %b %H:%M"),
-        },
+        message=say(
+            "raised",
+            channel=data.channel,
+            kind=data.kind,
+            priority=found.priority,
+            why=list(found.reasons),
+            due=request.due_at,
+        ),
         to_state=RequestState.NEW,
-        data={"priority": found.priority, "reasons": list(found.reasons)},
+        data={"priority": found.priority, "reasons": [english(r) for r in found.reasons]},
         operation="raise",
     )
     _audit(actor, request, {}, _("raised on %(c)s") % {"c": data.channel}, create=True)
@@ -744,7 +765,7 @@ def _raise_locked(
             RequestState.TRIAGED,
             now,
             actor=actor,
-            message=_("Triaged on intake: %(p)s") % {"p": Priority(request.priority).label},
+            message=say("triaged_on_intake", p=request.priority),
             operation="triage",
         )
         _route_locked(actor, request, now)
@@ -771,18 +792,16 @@ def _merge_contact(
     if raised:
         locked.set_priority(found.priority)
         locked.priority_auto = higher(found.priority, locked.priority_auto)
-        locked.priority_why = found.why
+        locked.set_text("priority_why", found.why_code)
         policy = policy_for(locked.district_id)
         locked.due_at = min(locked.due_at, locked.created_at + policy.sla(locked.kind, found.priority))
     locked.save()
-    channel_label = Channel(contact_fields["channel"]).label
     _event(
         locked,
         EventKind.CONTACT_MERGED,
         now,
         actor=actor,
-        message=_("Asked again on %(channel)s (contact %(n)d): merged into this request")
-        % {"channel": channel_label, "n": locked.contact_count},
+        message=say("contact_merged", channel=contact_fields["channel"], n=locked.contact_count),
         data={"channel": contact_fields["channel"], "external_ref": contact_fields["external_ref"]},
         shared=False,
         operation="merge",
@@ -793,8 +812,7 @@ def _merge_contact(
             EventKind.PRIORITY,
             now,
             actor=actor,
-            message=_("Priority raised to %(p)s by the new contact: %(why)s")
-            % {"p": Priority(found.priority).label, "why": found.why},
+            message=say("priority_raised", p=found.priority, why=list(found.reasons)),
             data={"priority": found.priority},
         )
     _audit(actor, locked, before, _("duplicate contact merged"))
@@ -843,8 +861,7 @@ def triage_request(
                 EventKind.PRIORITY,
                 now,
                 actor=actor,
-                message=_("Priority %(old)s → %(new)s: %(why)s")
-                % {"old": Priority(old).label, "new": Priority(priority).label, "why": reason},
+                message=say("priority_changed", old=old, new=priority, why=reason),
                 data={"from": old, "to": priority, "rule": locked.priority_auto},
             )
         _transition(
@@ -852,7 +869,7 @@ def triage_request(
             RequestState.TRIAGED,
             now,
             actor=actor,
-            message=_("Triaged: %(p)s") % {"p": Priority(locked.priority).label},
+            message=say("triaged", p=locked.priority),
             reason=reason,
             operation="triage",
             key=key,
@@ -869,16 +886,22 @@ def _offer(
     offering: ServiceOffering,
     now: datetime,
     *,
-    explanation: str,
+    explanation: Msg,
+    headline: Msg,
     distance_km: float | None,
     load: int,
     by_supervisor: bool,
     operation: str,
     key: str = "",
 ) -> Assignment:
-    """Give the locked request to `offering`: a pending assignment, the holder fields, the timeline lines."""
+    """Give the locked request to `offering`: a pending assignment, the holder fields, the timeline lines.
+
+    `explanation` (every candidate and why, naming rivals: ICCC eyes only) goes on the
+    assignment, the request's routing note and the routing line; `headline` is its one-line
+    summary for the request page.
+    """
     window = policy_for(locked.district_id).accept_window(locked.priority)
-    assignment = Assignment.objects.create(
+    assignment = Assignment(
         request=locked,
         organisation_id=offering.organisation_id,
         offering=offering,
@@ -886,20 +909,18 @@ def _offer(
         for_day=local_today(now),
         accept_by=now + window,
         assigned_by=actor if by_supervisor and _is_user(actor) else None,
-        explanation=explanation[:500],
         distance_km=distance_km,
         load_when_assigned=load,
     )
+    assignment.set_text("explanation", explanation)
+    assignment.save(force_insert=True)
     locked.assignee_org_id = offering.organisation_id
     locked.assignee_offering = offering
     locked.assignment = assignment
     locked.accept_by = assignment.accept_by
-    locked.routing_note = explanation[:500]
-    org_name = str(offering.organisation)
-    offered_text = _("Offered to %(org)s; answer by %(at)s") % {
-        "org": org_name,
-        "at": timezone.localtime(assignment.accept_by, local_tz()).strftime("%H:%M"),
-    }
+    locked.set_text("routing_note", explanation)
+    locked.set_text("routing_headline", headline)
+    offered_text = say("offered", org=offering.organisation, at=assignment.accept_by)
     _event(
         locked,
         EventKind.REASSIGNED if by_supervisor else EventKind.ROUTED,
@@ -908,6 +929,7 @@ def _offer(
         message=explanation,
         data={"offering": offering.pk, "organisation": offering.organisation_id, "distance_km": distance_km},
         shared=False,
+        summary=say("routing.summary", org=offering.organisation, why=headline),
     )
     if locked.state == RequestState.ASSIGNED:
         # Already assigned (a decline moved it on): a routing line, not a transition.
@@ -946,13 +968,14 @@ def _route_locked(
     exclude: Iterable[int] = (),
     operation: str = "route",
     key: str = "",
-    why_escalate: str = "",
+    why_escalate: Msg | None = None,
 ) -> RoutingDecision:
     """Choose and offer, or escalate when nobody can take it (alerting the supervisor once)."""
     chosen, ranked, explanation = routing.choose(locked, now, exclude_organisations=exclude)
     decision = RoutingDecision(
         offering=chosen.offering if chosen else None,
-        explanation=explanation,
+        explanation=render(explanation),
+        code=explanation,
         candidates=[c.as_dict() for c in ranked],
     )
     if chosen is not None:
@@ -962,6 +985,7 @@ def _route_locked(
             chosen.offering,
             now,
             explanation=explanation,
+            headline=routing.headline(chosen),
             distance_km=chosen.distance_km,
             load=chosen.load,
             by_supervisor=False,
@@ -969,7 +993,8 @@ def _route_locked(
             key=key,
         )
         return decision
-    locked.routing_note = explanation[:500]
+    locked.set_text("routing_note", explanation)
+    locked.set_text("routing_headline", None)
     _event(
         locked,
         EventKind.NO_PARTNER,
@@ -982,7 +1007,7 @@ def _route_locked(
         key=key if locked.state == RequestState.ESCALATED else "",
     )
     if locked.state != RequestState.ESCALATED:
-        reason = why_escalate or _("no partner can take it")
+        reason = why_escalate or say("escalate.no_partner")
         _transition(
             locked,
             RequestState.ESCALATED,
@@ -1000,7 +1025,7 @@ def _route_locked(
                 "ref": locked.reference,
                 "kind": locked.get_kind_display(),
                 "p": locked.get_priority_display(),
-                "why": reason,
+                "why": _words(reason),
             },
             now,
         )
@@ -1033,7 +1058,7 @@ def route_request(actor: User | None, request: ServiceRequest, *, now: datetime 
             )
         before = audit.snapshot(locked, _AUDITED)
         decision = _route_locked(actor, locked, now)
-        _audit(actor, locked, before, decision.explanation)
+        _audit(actor, locked, before, decision.code)
     _sync(request, locked)
     return decision
 
@@ -1071,8 +1096,7 @@ def accept_request(
             RequestState.ACCEPTED,
             now,
             actor=actor,
-            message=(_("Accepted by %(org)s (late)") if late else _("Accepted by %(org)s"))
-            % {"org": locked.assignee_org},
+            message=say("accepted_late" if late else "accepted", org=locked.assignee_org),
             organisation_id=locked.assignee_org_id,
             operation="accept",
             key=key,
@@ -1119,8 +1143,7 @@ def decline_assignment(
             EventKind.WITHDRAWN if withdrawing else EventKind.DECLINED,
             now,
             actor=actor,
-            message=(_("%(org)s gave it back: %(why)s") if withdrawing else _("%(org)s declined: %(why)s"))
-            % {"org": locked.assignee_org, "why": reason},
+            message=say("withdrawn" if withdrawing else "declined", org=locked.assignee_org, why=reason),
             organisation_id=org_id,
             operation="decline",
             key=key,
@@ -1131,7 +1154,7 @@ def decline_assignment(
             now,
             exclude=[org_id] if org_id else [],
             operation="reroute",
-            why_escalate=_("every partner declined or none is left"),
+            why_escalate=say("escalate.all_declined"),
         )
         _audit(actor, locked, before, reason)
     return _sync(request, locked)
@@ -1142,7 +1165,7 @@ def _partner_step(
     request: ServiceRequest,
     target: str,
     operation: str,
-    message: str,
+    code: str,
     note: str,
     key: str,
     now: datetime,
@@ -1155,9 +1178,9 @@ def _partner_step(
         _check_holds(actor, locked)
         locked.check_transition(target)
         before = audit.snapshot(locked, _AUDITED)
-        text = message % {"org": locked.assignee_org}
+        text = say(code, org=locked.assignee_org)
         if note:
-            text = f"{text}: {note}"
+            text = say("because", text=text, why=note)
         _transition(
             locked, target, now, actor=actor, message=text, organisation_id=locked.assignee_org_id,
             operation=operation, key=key,
@@ -1175,7 +1198,7 @@ def start_request(
     now = now or timezone.now()
     key = _check_key(idempotency_key)
     note = _reason(note, required=False, name="note")
-    return _partner_step(actor, request, RequestState.IN_PROGRESS, "start", _("%(org)s started work"), note, key, now)
+    return _partner_step(actor, request, RequestState.IN_PROGRESS, "start", "started", note, key, now)
 
 
 def fulfil_request(
@@ -1190,9 +1213,7 @@ def fulfil_request(
     now = now or timezone.now()
     key = _check_key(idempotency_key)
     note = _reason(note, required=False, name="note")
-    return _partner_step(
-        actor, request, RequestState.FULFILLED, "fulfil", _("%(org)s marked it delivered"), note, key, now
-    )
+    return _partner_step(actor, request, RequestState.FULFILLED, "fulfil", "delivered", note, key, now)
 
 
 def _send_confirmation(actor: User | None, locked: ServiceRequest, now: datetime) -> Confirmation | None:
@@ -1203,7 +1224,7 @@ def _send_confirmation(actor: User | None, locked: ServiceRequest, now: datetime
             EventKind.NOTE,
             now,
             actor=None,
-            message=_("No phone to send a confirmation code to: a supervisor must close it (unconfirmed)."),
+            message=say("no_phone_for_code"),
             shared=False,
         )
         return None
@@ -1239,7 +1260,7 @@ def _send_confirmation(actor: User | None, locked: ServiceRequest, now: datetime
         EventKind.CONFIRMATION_SENT,
         now,
         actor=actor,
-        message=_("Confirmation code sent to %(to)s") % {"to": conf.sent_to_masked},
+        message=say("code_sent", to=conf.sent_to_masked),
         data={"confirmation": conf.pk, "message": message.pk, "channel": channel},
         shared=False,
     )
@@ -1303,7 +1324,7 @@ def confirm_request(
         raise ValidationError({"code": [_("give either the code or the requester's reply")]})
     if reply is not None and not _reply_meaning(reply):
         return dispute_fulfilment(
-            actor, request, _("the requester replied: %(r)s") % {"r": reply.strip()[:100]}, idempotency_key=key, now=now
+            actor, request, say("requester_replied", r=reply.strip()[:100]), idempotency_key=key, now=now
         )
     failure: ConfirmationError | None = None
     with transaction.atomic():
@@ -1326,7 +1347,7 @@ def confirm_request(
                 EventKind.CONFIRMED,
                 now,
                 actor=actor,
-                message=_("The requester confirmed the help arrived (%(how)s)") % {"how": ConfirmMethod(method).label},
+                message=say("confirmed", how=method),
                 data={"channel": channel},
             )
             _transition(locked, RequestState.CLOSED, now, actor=actor, operation="confirm", key=key)
@@ -1364,7 +1385,7 @@ def _check_code(actor: User | None, locked: ServiceRequest, code: str, now: date
         EventKind.CONFIRMATION_FAILED,
         now,
         actor=actor,
-        message=_("Wrong confirmation code (%(left)d tries left)") % {"left": left},
+        message=say("wrong_code", left=left),
         shared=False,
     )
     audit.record(actor, AuditAction.UPDATE, locked, person_id=str(locked.person_id or ""),
@@ -1379,7 +1400,12 @@ def _check_code(actor: User | None, locked: ServiceRequest, code: str, now: date
 
 
 def dispute_fulfilment(
-    actor: User | None, request: ServiceRequest, reason: str, *, idempotency_key: str = "", now: datetime | None = None
+    actor: User | None,
+    request: ServiceRequest,
+    reason: Msg | str,
+    *,
+    idempotency_key: str = "",
+    now: datetime | None = None,
 ) -> ServiceRequest:
     """The requester says the help did not arrive: fulfilled -> escalated, supervisor alerted."""
     now = now or timezone.now()
@@ -1408,7 +1434,7 @@ def dispute_fulfilment(
             EventKind.DISPUTED,
             now,
             actor=actor,
-            message=_("The requester says the help did not arrive: %(why)s") % {"why": reason},
+            message=say("disputed", why=reason),
             organisation_id=org.pk if org else None,
         )
         _transition(locked, RequestState.ESCALATED, now, actor=actor, reason=reason, operation="dispute", key=key)
@@ -1450,7 +1476,7 @@ def close_request(
 
 
 def _close_unconfirmed(
-    actor: User | None, locked: ServiceRequest, reason: str, now: datetime, *, key: str = ""
+    actor: User | None, locked: ServiceRequest, reason: Msg | str, now: datetime, *, key: str = ""
 ) -> None:
     locked.check_transition(RequestState.CLOSED)
     if locked.state != RequestState.FULFILLED:
@@ -1466,7 +1492,7 @@ def _close_unconfirmed(
         RequestState.CLOSED,
         now,
         actor=actor,
-        message=_("Closed WITHOUT the requester's confirmation: %(why)s") % {"why": reason},
+        message=say("closed_unconfirmed", why=reason),
         reason=reason,
         operation="close",
         key=key,
@@ -1474,7 +1500,7 @@ def _close_unconfirmed(
     _alert(
         locked,
         AlertKind.UNCONFIRMED,
-        _("%(ref)s closed without confirmation: %(why)s") % {"ref": locked.reference, "why": reason},
+        _("%(ref)s closed without confirmation: %(why)s") % {"ref": locked.reference, "why": _words(reason)},
         now,
     )
     _audit(actor, locked, before, reason)
@@ -1513,8 +1539,7 @@ def _end_request(
                 EventKind.NOTE,
                 now,
                 actor=actor,
-                message=_("No longer with %(org)s: %(state)s")
-                % {"org": ended.organisation, "state": RequestState(target).label},
+                message=say("no_longer_with", org=ended.organisation, state=target),
                 organisation_id=org_id,
             )
         _transition(locked, target, now, actor=actor, reason=reason, operation=operation, key=key)
@@ -1620,23 +1645,23 @@ def reassign_request(
                 EventKind.REASSIGNED,
                 now,
                 actor=supervisor,
-                message=_("Taken from %(org)s by a supervisor") % {"org": ended.organisation},
+                message=say("taken_by_supervisor", org=ended.organisation),
                 organisation_id=ended.organisation_id,
             )
         # From accepted / in progress the offer below moves it back to assigned (a transition in the table).
         if offering is not None:
             load = routing.offering_loads([offering.pk], now).get(offering.pk, 0)
-            notes = []
+            notes: list[Msg] = []
             if not offering.is_open_at(now):
-                notes.append(_("outside its hours"))
+                notes.append(say("override.hours"))
             if load >= offering.daily_capacity:
-                notes.append(
-                    _("over today's capacity (%(n)d of %(cap)d)") % {"n": load, "cap": offering.daily_capacity}
-                )
+                notes.append(say("override.capacity", n=load, cap=offering.daily_capacity))
             if not offering.covers(locked.zone_id):
-                notes.append(_("outside its zones"))
-            override = (" " + _("Supervisor override: %(what)s.") % {"what": ", ".join(notes)}) if notes else ""
-            explanation = _("Chosen by %(who)s: %(why)s.") % {"who": supervisor, "why": reason} + override
+                notes.append(say("override.zones"))
+            parts = [say("chosen_by", who=supervisor, why=reason)]
+            if notes:
+                parts.append(say("override", what=notes))
+            explanation = say("sentences", parts=parts)
             origin = routing.origin_of(locked)
             distance = None
             if origin is not None and offering.base_lat is not None and offering.base_lon is not None:
@@ -1647,6 +1672,7 @@ def reassign_request(
                 offering,
                 now,
                 explanation=explanation,
+                headline=say("routing.headline_supervisor", who=supervisor),
                 distance_km=distance,
                 load=load,
                 by_supervisor=True,
@@ -1661,7 +1687,7 @@ def reassign_request(
                 exclude=[previous_org] if previous_org else [],
                 operation="reassign",
                 key=key,
-                why_escalate=_("reassigned, but no other partner can take it"),
+                why_escalate=say("escalate.reassign_none_left"),
             )
         _audit(supervisor, locked, before, reason)
     return _sync(request, locked)
@@ -1704,7 +1730,7 @@ def record_satisfaction(
             EventKind.SATISFACTION,
             now,
             actor=actor,
-            message=_("Satisfaction: %(n)d of 5") % {"n": score},
+            message=say("satisfaction", n=score),
             data={"score": score, "channel": channel},
             operation="satisfaction",
             key=key,
@@ -1801,14 +1827,14 @@ def _expire_acceptance(pk: Any, now: datetime) -> tuple[bool, bool]:
         before = audit.snapshot(locked, _AUDITED)
         org = locked.assignee_org
         org_id = locked.assignee_org_id
-        reason = _("no answer by %(at)s") % {"at": timezone.localtime(locked.accept_by, local_tz()).strftime("%H:%M")}
+        reason = say("no_answer_by", at=locked.accept_by)
         _end_assignment(locked, AssignmentOutcome.EXPIRED, now, reason=reason)
         _event(
             locked,
             EventKind.EXPIRED,
             now,
             actor=None,
-            message=_("%(org)s did not answer in time (%(why)s)") % {"org": org, "why": reason},
+            message=say("did_not_answer", org=org, why=reason),
             organisation_id=org_id,
         )
         _alert(
@@ -1829,7 +1855,7 @@ def _expire_acceptance(pk: Any, now: datetime) -> tuple[bool, bool]:
             now,
             exclude=[org_id] if org_id else [],
             operation="reroute",
-            why_escalate=_("no partner answered in time and none is left"),
+            why_escalate=say("escalate.none_answered"),
         )
         _audit(None, locked, before, reason)
         return True, locked.state == RequestState.ESCALATED
@@ -1852,31 +1878,23 @@ def _mark_breach(pk: Any, now: datetime) -> tuple[bool, bool]:
             EventKind.BREACH,
             now,
             actor=None,
-            message=_("SLA breached: due %(due)s (%(kind)s, %(p)s)")
-            % {
-                "due": timezone.localtime(locked.due_at, local_tz()).strftime("%d %b %H:%M"),
-                "kind": locked.get_kind_display(),
-                "p": locked.get_priority_display(),
-            },
+            message=say("sla_breached_due", due=locked.due_at, kind=locked.kind, p=locked.priority),
             data={"minutes_late": late},
         )
         escalated = False
         if locked.state in (RequestState.NEW, RequestState.TRIAGED, RequestState.ASSIGNED):
             org_id = locked.assignee_org_id
-            ended = _end_assignment(
-                locked, AssignmentOutcome.EXPIRED, now, reason=_("SLA breached before anyone accepted")
-            )
+            ended = _end_assignment(locked, AssignmentOutcome.EXPIRED, now, reason=say("sla_before_accept"))
             if ended is not None:
                 _event(
                     locked,
                     EventKind.EXPIRED,
                     now,
                     actor=None,
-                    message=_("Taken back from %(org)s: the SLA passed before it was accepted")
-                    % {"org": ended.organisation},
+                    message=say("taken_back_sla", org=ended.organisation),
                     organisation_id=org_id,
                 )
-            _transition(locked, RequestState.ESCALATED, now, actor=None, reason=_("SLA breached"))
+            _transition(locked, RequestState.ESCALATED, now, actor=None, reason=say("sla_breached"))
             escalated = True
         else:
             locked.save()
@@ -1908,7 +1926,7 @@ def _auto_close(pk: Any, now: datetime) -> bool:
         _close_unconfirmed(
             None,
             locked,
-            _("nobody confirmed within %(h)d hours") % {"h": policy.auto_close_hours},
+            say("nobody_confirmed", h=policy.auto_close_hours),
             now,
         )
         return True

@@ -23,9 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from iccc.assistance.models import PRIORITY_RANK, Priority, RedSign
+from iccc.assistance.wording import Msg, render, say
 from iccc.network.models import ServiceKind
 
 SPO2_CRITICAL = 90
@@ -37,11 +36,17 @@ _LIFE_SUPPORT = (ServiceKind.AMBULANCE, ServiceKind.HOSPITAL_BED, ServiceKind.OX
 @dataclass(frozen=True)
 class Triage:
     priority: str
-    reasons: tuple[str, ...]
+    reasons: tuple[Msg, ...]  # message codes (`assistance.wording`), read out in the reader's language
+
+    @property
+    def why_code(self) -> Msg:
+        """The reasons as one message ("SpO2 88% is below 90%; danger signs: chest pain or pressure")."""
+        return say("list", items=list(self.reasons))
 
     @property
     def why(self) -> str:
-        return "; ".join(self.reasons)[:300]
+        """The reasons in the active language, at most 300 characters."""
+        return render(self.why_code)[:300]
 
 
 def higher(a: str, b: str) -> str:
@@ -61,36 +66,35 @@ def triage(
     """The priority of a request by the rule in the module docstring, with the reasons that decided it."""
     d = details or {}
     signs = [s for s in signs if s in RedSign.values]
-    sign_text = ", ".join(str(RedSign(s).label).lower() for s in signs)
     low = spo2 is not None and spo2 < SPO2_CRITICAL
-    critical: list[str] = []
-    urgent: list[str] = []
+    critical: list[Msg] = []
+    urgent: list[Msg] = []
     if kind in _LIFE_SUPPORT or kind == ServiceKind.TELECONSULT:
         if low:
-            critical.append(_("SpO2 %(v)d%% is below %(t)d%%") % {"v": spo2, "t": SPO2_CRITICAL})
+            critical.append(say("triage.spo2_below", v=spo2, t=SPO2_CRITICAL))
         if signs:
-            critical.append(_("danger signs: %(s)s") % {"s": sign_text})
+            critical.append(say("triage.signs", s=signs))
     if kind == ServiceKind.HOSPITAL_BED:
         if d.get("bed_type") in ("icu", "ventilator"):
-            critical.append(_("needs an ICU bed"))
+            critical.append(say("triage.icu"))
         if d.get("on_oxygen_now"):
-            critical.append(_("already on oxygen"))
+            critical.append(say("triage.on_oxygen"))
     if spo2 is not None and SPO2_CRITICAL <= spo2 < SPO2_URGENT:
-        urgent.append(_("SpO2 %(v)d%% is below %(t)d%%") % {"v": spo2, "t": SPO2_URGENT})
+        urgent.append(say("triage.spo2_below", v=spo2, t=SPO2_URGENT))
     if kind in _LIFE_SUPPORT:
-        urgent.append(_("%(kind)s request") % {"kind": ServiceKind(kind).label})
+        urgent.append(say("triage.kind_request", kind=kind))
     if kind == ServiceKind.TELECONSULT and age is not None and age >= ELDERLY_AGE:
-        urgent.append(_("aged %(age)d") % {"age": age})
+        urgent.append(say("triage.aged", age=age))
     if kind == ServiceKind.FUNERAL:
-        urgent.append(_("a body is waiting"))
+        urgent.append(say("triage.body_waiting"))
     if kind == ServiceKind.FOOD and d.get("no_food_at_home"):
-        urgent.append(_("no food at home"))
+        urgent.append(say("triage.no_food"))
     if critical:
         result = Triage(Priority.CRITICAL, tuple(critical))
     elif urgent:
         result = Triage(Priority.URGENT, tuple(urgent))
     else:
-        result = Triage(Priority.ROUTINE, (_("no danger sign"),))
+        result = Triage(Priority.ROUTINE, (say("triage.no_sign"),))
     if declared in Priority.values and higher(declared, result.priority) != result.priority:
-        return Triage(declared, (_("declared %(p)s by ICCC staff") % {"p": Priority(declared).label}, *result.reasons))
+        return Triage(declared, (say("triage.declared", p=declared), *result.reasons))
     return result

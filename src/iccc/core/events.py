@@ -34,6 +34,8 @@ class NewEvent:
     payload: dict[str, Any] = field(default_factory=dict)
     district_id: int | None = None
     occurred_at: datetime | None = None
+    # The payload already serialised, by a bulk publisher that made it in another process.
+    payload_json: str | None = None
 
 
 def subscribe(name: str, handler: Handler) -> None:
@@ -58,7 +60,11 @@ def publish(events: Sequence[NewEvent], batch_size: int = 2000) -> list[Event]:
         )
         for e in events
     ]
-    created = _insert(rows) if len(rows) >= _FAST_INSERT_MIN else Event.objects.bulk_create(rows, batch_size=batch_size)
+    if len(rows) >= _FAST_INSERT_MIN:
+        dumps = DjangoJSONEncoder().encode
+        created = _insert(rows, [e.payload_json or dumps(e.payload) for e in events])
+    else:
+        created = Event.objects.bulk_create(rows, batch_size=batch_size)
     by_name: dict[str, list[Event]] = defaultdict(list)
     for row in created:
         by_name[row.name].append(row)
@@ -70,8 +76,8 @@ def publish(events: Sequence[NewEvent], batch_size: int = 2000) -> list[Event]:
 
 # Bulk publishers (the lab import: one event per new case, 100,000 in a file) spend more
 # time in bulk_create's per-value SQL compilation than in the database; above this many
-# events the rows go in with one executemany (SQLite) or one INSERT ... SELECT FROM unnest
-# (PostgreSQL) and get their ids back, so subscribers still receive saved Event objects.
+# events the rows go in with one executemany (SQLite) or one COPY (PostgreSQL) and get
+# their ids back, so subscribers still receive saved Event objects.
 _FAST_INSERT_MIN = 200
 
 
@@ -82,7 +88,18 @@ def _assemble(**values: Any) -> Event:
     return event
 
 
-def _insert(rows: list[Event]) -> list[Event]:
+def _mark_saved(rows: list[Event], ids: list[int]) -> None:
+    """Give inserted rows their ids and the state of a saved instance (as bulk_create does)."""
+    alias = connection.alias
+    for row, pk in zip(rows, ids, strict=True):
+        row.__dict__["id"] = pk  # the attribute itself: `pk` is a property, a call per row
+        state = row._state
+        state.adding = False
+        state.db = alias
+
+
+def _insert(rows: list[Event], payloads: list[str]) -> list[Event]:
+    """Insert `rows` (with `payloads`, their JSON text) and give them their ids."""
     qn = connection.ops.quote_name
     fields = ("name", "occurred_at", "district_id", "subject_type", "subject_id", "payload", "created_at")
     table = qn(Event._meta.db_table)
@@ -100,23 +117,18 @@ def _insert(rows: list[Event]) -> list[Event]:
             )
             ids = [i for (i,) in cur.fetchall()]
             with cur.cursor.copy(f"COPY {table} ({qn('id')}, {cols}) FROM STDIN") as copy:
-                dumps = DjangoJSONEncoder().encode
-                for pk, r in zip(ids, rows, strict=True):
-                    copy.write_row(
-                        (pk, r.name, r.occurred_at, r.district_id, r.subject_type, r.subject_id, dumps(r.payload), now)
-                    )
+                for pk, r, text in zip(ids, rows, payloads, strict=True):
+                    copy.write_row((pk, r.name, r.occurred_at, r.district_id, r.subject_type, r.subject_id, text, now))
         elif connection.vendor == "sqlite":
             adapt = connection.ops.adapt_datetimefield_value
             created = adapt(now)
-            dumps = DjangoJSONEncoder().encode
             occurred = {t: adapt(t) for t in {r.occurred_at for r in rows}}  # a bulk publisher shares a few
             with transaction.atomic():  # ids are consecutive only while this connection holds the write lock
                 cur.executemany(
                     f"INSERT INTO {table} ({cols}) VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
                     [
-                        (r.name, occurred[r.occurred_at], r.district_id, r.subject_type, r.subject_id,
-                         dumps(r.payload), created)
-                        for r in rows
+                        (r.name, occurred[r.occurred_at], r.district_id, r.subject_type, r.subject_id, text, created)
+                        for r, text in zip(rows, payloads, strict=True)
                     ],
                 )  # fmt: skip
                 cur.execute("SELECT last_insert_rowid()")
@@ -124,10 +136,7 @@ def _insert(rows: list[Event]) -> list[Event]:
             ids = list(range(last - len(rows) + 1, last + 1))
         else:
             return Event.objects.bulk_create(rows)
-    for row, pk in zip(rows, ids, strict=True):
-        row.pk = pk
-        row._state.adding = False
-        row._state.db = connection.alias
+    _mark_saved(rows, ids)
     return rows
 
 

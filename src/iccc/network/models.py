@@ -242,13 +242,29 @@ class ServiceOffering(models.Model):
         return not variant or not self.variants or variant in self.variants
 
     def hours_label(self) -> str:
-        days = self.open_days()
-        day_text = "" if len(days) == 7 else " " + ",".join(str(Weekday(d).label)[:3] for d in days)
-        if self.open_24x7:
-            return str(_("24x7")) + day_text
-        if self.opens_at is None or self.closes_at is None:
-            return "—"
-        return f"{self.opens_at:%H:%M}-{self.closes_at:%H:%M}{day_text}"
+        return hours_text(self.open_24x7, self.opens_at, self.closes_at, self.days)
+
+    def hours_facts(self) -> dict[str, Any]:
+        """The hours as plain data (JSON), to be read out later by `hours_text` in the reader's language."""
+        return {
+            "open_24x7": self.open_24x7,
+            "opens_at": f"{self.opens_at:%H:%M}" if self.opens_at else None,
+            "closes_at": f"{self.closes_at:%H:%M}" if self.closes_at else None,
+            "days": list(self.days or []),
+        }
+
+
+def hours_text(open_24x7: bool, opens_at: time | str | None, closes_at: time | str | None, days: Sequence[int]) -> str:
+    """Pure: "24x7", "09:00-17:00 Mon,Tue" — in the active language (day names and "24x7" are translated)."""
+    open_days = tuple(days) if days else ALL_DAYS
+    day_text = "" if len(open_days) == 7 else " " + ",".join(str(Weekday(d).label)[:3] for d in open_days)
+    if open_24x7:
+        return str(_("24x7")) + day_text
+    if opens_at is None or closes_at is None:
+        return "—"
+    opens = opens_at if isinstance(opens_at, str) else f"{opens_at:%H:%M}"
+    closes = closes_at if isinstance(closes_at, str) else f"{closes_at:%H:%M}"
+    return f"{opens}-{closes}{day_text}"
 
 
 def window_open(weekday: int, at: time, opens: time, closes: time, days: Sequence[int]) -> bool:

@@ -1,8 +1,11 @@
 """Partner network pages: every partner's offerings and the district's coverage (ICCC staff); a partner's own
 offerings, with capacity and hours they keep current.
 
-Scoped by `ServiceOffering.objects.visible_to`; changes go through `services.update_offering`
-(partners change hours, days, capacity and pausing; what and where is the district's decision).
+The offerings are one table grouped by service (filterable by service): partner, zones
+covered, hours and whether open now, today's load against the daily capacity, contacts
+(cards on a phone). Scoped by `ServiceOffering.objects.visible_to`; changes go through
+`services.update_offering` (partners change hours, days, capacity and pausing; what and
+where is the district's decision).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,11 +27,14 @@ from iccc.accounts.models import Role
 from iccc.geo.models import Zone
 from iccc.network import services
 from iccc.network.forms import OfferingHoursForm
-from iccc.network.models import ServiceKind, ServiceOffering
+from iccc.network.loads import loads_today
+from iccc.network.models import VARIANTS, ServiceKind, ServiceOffering
 
 # Who may open the page: ICCC staff see every partner; partners and facilities their own.
 VIEW_ROLES = frozenset({Role.COMMAND_LEAD, Role.OPERATOR, Role.DOCTOR, Role.PARTNER_STAFF, Role.FACILITY_STAFF})
 EDIT_ROLES = frozenset({Role.COMMAND_LEAD, Role.PARTNER_STAFF, Role.FACILITY_STAFF})
+# Zone codes listed in a row before the rest fold away behind "+N".
+ZONES_LISTED = 8
 
 
 def _may(user: Any, roles: frozenset[str]) -> bool:
@@ -75,6 +82,36 @@ def _coverage(offerings: list[ServiceOffering], zones: list[Zone]) -> list[dict[
     return rows
 
 
+def offering_columns() -> dict[str, str]:
+    """The table's column names (also each cell's label on a phone), translated once."""
+    return {
+        "partner": _("Partner"),
+        "zones": _("Zones covered"),
+        "hours": _("Hours"),
+        "today": _("Today"),
+        "contacts": _("Contacts"),
+        "change": _("Change"),
+    }
+
+
+def _row(o: ServiceOffering, load: int | None, now: Any, editable: bool) -> dict[str, Any]:
+    zones = sorted(z.code for z in o.zones.all())
+    variant_labels = dict(VARIANTS.get(o.service, ()))
+    live = o.is_active and o.organisation.is_active
+    return {
+        "o": o,
+        "form": _form_for(o) if editable else None,
+        "zones": zones[:ZONES_LISTED],
+        "zones_more": zones[ZONES_LISTED:],
+        "variants": [str(variant_labels.get(v, v)) for v in o.variants or []],
+        "open_now": live and o.is_open_at(now),
+        "live": live,
+        "load": load,
+        "left": None if load is None else max(o.daily_capacity - load, 0),
+        "full": load is not None and load >= o.daily_capacity,
+    }
+
+
 @login_required
 @require_GET
 def offerings(request: HttpRequest) -> HttpResponse:
@@ -82,6 +119,8 @@ def offerings(request: HttpRequest) -> HttpResponse:
     if not _may(user, VIEW_ROLES):
         raise PermissionDenied(_("Your role does not give access to this page."))
     service = request.GET.get("service", "")
+    if service not in ServiceKind.values:
+        service = ""
     qs = (
         ServiceOffering.objects.visible_to(user)
         .select_related("organisation")
@@ -93,16 +132,40 @@ def offerings(request: HttpRequest) -> HttpResponse:
     zones = list(Zone.objects.filter(district_id=user.district_id).order_by("code").only("id", "code", "name"))
     shown = [o for o in found if not service or o.service == service]
     editable = _may(user, EDIT_ROLES)
+    now = timezone.now()
+    loads = loads_today([o.pk for o in shown], now)
+    coverage = None if own_only else _coverage(found, zones)
+    gaps = {c["service"]: len(c["gaps"]) for c in coverage or []}
+    groups = []
+    for value, label in ServiceKind.choices:
+        members = [o for o in shown if o.service == value]
+        if not members:
+            continue
+        rows = [_row(o, None if loads is None else loads.get(o.pk, 0), now, editable) for o in members]
+        groups.append(
+            {
+                "service": value,
+                "label": label,
+                "rows": rows,
+                "capacity": sum(o.daily_capacity for o in members if o.is_active and o.organisation.is_active),
+                "gaps": gaps.get(value, 0),
+            }
+        )
     return render(
         request,
         "network/offerings.html",
         {
-            "rows": [{"o": o, "form": _form_for(o) if editable else None} for o in shown],
-            "coverage": None if own_only else _coverage(found, zones),
+            "groups": groups,
+            "shown": len(shown),
+            "total": len(found),
+            "cols": offering_columns(),
+            "editable": editable,
+            "coverage": coverage,
             "own_only": own_only,
             "service": service,
-            "services": ServiceKind.choices,
+            "chips": [(v, label, n) for v, label in ServiceKind.choices if (n := sum(o.service == v for o in found))],
             "zone_count": len(zones),
+            "with_load": loads is not None,
         },
     )
 
@@ -117,7 +180,9 @@ def update(request: HttpRequest, pk: int) -> HttpResponse:
     if o is None:
         raise Http404(_("No such offering."))
     form = OfferingHoursForm(request.POST, prefix=f"o{o.pk}")
-    back = reverse("network:offerings") + f"#offering-{o.pk}"
+    service = request.POST.get("service", "")
+    query = f"?service={service}" if service in ServiceKind.values else ""
+    back = reverse("network:offerings") + f"{query}#offering-{o.pk}"
     if not form.is_valid():
         messages.error(
             request,

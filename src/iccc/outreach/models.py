@@ -383,7 +383,8 @@ class OutreachTask(models.Model):
                 fields=["district", "-priority", "due_at", "id"], condition=Q(status="open"), name="outreach_task_ready"
             ),
             models.Index(fields=["district", "status", "available_at"], name="outreach_task_queue"),
-            models.Index(fields=["status", "lease_expires_at"], name="outreach_task_lease"),
+            # Only leased tasks have a lease to expire: new tasks (an import makes thousands) stay out of it.
+            models.Index(fields=["lease_expires_at"], condition=Q(status="leased"), name="outreach_task_lease"),
             models.Index(fields=["district", "kind", "clock_start"], name="outreach_task_kpi"),
             models.Index(fields=["case", "kind"], name="outreach_task_case_kind"),
             # Columns empty on a new task are indexed only where set: the import pays nothing for

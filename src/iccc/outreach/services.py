@@ -141,31 +141,31 @@ class NewCase:
 
 def on_case_registered(events: list[Event]) -> None:
     """Subscriber of `case_registered` (runs after the import's commit): one first-contact task per case."""
-    new = []
     times: dict[str, datetime | None] = {}  # an import's cases share one received time: parsed once
-    for e in events:
-        p = e.payload or {}
-        if not p.get("case_id") or e.district_id is None:
-            continue
-        received = p.get("result_received_at")
-        if isinstance(received, str):
-            at = times[received] if received in times else times.setdefault(received, parse_datetime(received))
-        else:
-            at = None
-        new.append(
+
+    def received(e: Event, value: Any) -> datetime:
+        if isinstance(value, str):
+            at = times[value] if value in times else times.setdefault(value, parse_datetime(value))
+            if at is not None:
+                return at
+        return e.occurred_at
+
+    create_first_contact_tasks(
+        [
             NewCase(
-                case_id=str(p["case_id"]),
-                person_id=str(p["person_id"]),
+                case_id=p["case_id"],
+                person_id=p["person_id"],
                 district_id=e.district_id,
                 zone_id=p.get("zone_id"),
-                result_received_at=at or e.occurred_at,
+                result_received_at=received(e, p.get("result_received_at")),
                 age=p.get("age"),
                 severity=p.get("severity") or Severity.UNKNOWN,
                 symptomatic=p.get("symptomatic"),
             )
-        )
-    if new:
-        create_first_contact_tasks(new)
+            for e in events
+            if e.district_id is not None and (p := e.payload or {}).get("case_id")
+        ]
+    )
 
 
 def create_first_contact_tasks(cases: Sequence[NewCase], *, now: datetime | None = None) -> int:
@@ -185,22 +185,25 @@ def create_first_contact_tasks(cases: Sequence[NewCase], *, now: datetime | None
     now = now or timezone.now()
     meta = OutreachTask._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    names = [f.name for f in fields]
-    given = ("district", "case", "person", "zone", "kind", "priority", "clock_start", "due_at", "available_at")
-    template = [None if f.name in given else f.get_db_prep_save(f.get_default(), connection) for f in fields]
-    template[names.index("kind")] = TaskKind.FIRST_CONTACT.value
-    template[names.index("created_at")] = connection.ops.adapt_datetimefield_value(now)
-    i_district, i_case, i_person, i_zone = (names.index(n) for n in ("district", "case", "person", "zone"))
-    i_priority, i_clock, i_due, i_available = (
-        names.index(n) for n in ("priority", "clock_start", "due_at", "available_at")
+    given = ("district", "case", "person", "zone", "priority", "clock_start", "due_at", "available_at")
+    # The columns every row shares, in order, then the row's own: one tuple concatenation a row.
+    shared = [f for f in fields if f.name not in given]
+    shared_values = tuple(
+        TaskKind.FIRST_CONTACT.value
+        if f.name == "kind"
+        else connection.ops.adapt_datetimefield_value(now)
+        if f.name == "created_at"
+        else f.get_db_prep_save(f.get_default(), connection)
+        for f in shared
     )
-    # An import's cases share one received time, so its datetimes are adapted once.
-    adapted: dict[datetime, Any] = {}
+    columns = [f.name for f in shared] + list(given)
+    adapt = connection.ops.adapt_datetimefield_value
+    adapted: dict[datetime, Any] = {}  # an import's cases share one received time: adapted once
 
     def at(value: datetime) -> Any:
         found = adapted.get(value)
         if found is None:
-            found = adapted[value] = connection.ops.adapt_datetimefield_value(value)
+            found = adapted[value] = adapt(value)
         return found
 
     policies: dict[int, OutreachSettings] = {}
@@ -210,25 +213,26 @@ def create_first_contact_tasks(cases: Sequence[NewCase], *, now: datetime | None
         policy = policies.get(c.district_id)
         if policy is None:
             policy = policies[c.district_id] = settings_for(c.district_id)
-        pkey = (c.district_id, c.age, c.symptomatic, str(c.severity))
+        pkey = (c.district_id, c.age, c.symptomatic, c.severity)
         priority = priorities.get(pkey)
         if priority is None:
             priority = priorities[pkey] = policy.priority_for(
                 TaskKind.FIRST_CONTACT, age=c.age, symptomatic=c.symptomatic, severity=c.severity
             )
-        received = c.result_received_at
-        row = template.copy()
-        row[i_district] = c.district_id
-        row[i_case] = str(c.case_id).replace("-", "")
-        row[i_person] = str(c.person_id).replace("-", "")
-        row[i_zone] = c.zone_id
-        row[i_priority] = priority
-        row[i_clock] = at(received)
-        row[i_due] = at(received + policy.sla)
-        row[i_available] = at(min(received, now))
-        rows.append(row)
+        start = c.result_received_at
+        own = (
+            c.district_id,
+            c.case_id.replace("-", ""),
+            c.person_id.replace("-", ""),
+            c.zone_id,
+            priority,
+            at(start),
+            at(start + policy.sla),
+            at(min(start, now)),
+        )
+        rows.append(shared_values + own)
     with transaction.atomic():
-        insert_rows(OutreachTask, names, rows, ignore_conflicts=True)
+        insert_rows(OutreachTask, columns, rows, ignore_conflicts=True)
     return len(rows)
 
 

@@ -7,8 +7,9 @@ What is timed
   lookups, placement (gazetteer), households, people, cases, test results, review
   rows, `case_registered` events and the batch's audit row, committed chunk by chunk.
 * **raw** — the floor for "storing these rows in this database": the same rows, already
-  parsed and validated outside the timer (one person + one case per accepted row,
-  the exact column values the import stores), written into the person and case tables
+  parsed and validated outside the timer (one person + one case per accepted row:
+  the column values the import stores, with time-ordered ids as it makes them, but no
+  placement — zone and coordinates empty — and no household), written into the person and case tables
   the fastest way the database offers — the import's own `iccc.core.bulk.insert_rows`:
   `executemany` on SQLite, `COPY FROM STDIN` on PostgreSQL — in the same chunk size,
   one transaction per chunk, under the import's commit settings (`commits_without_flush`).
@@ -41,6 +42,7 @@ from django.utils import timezone
 
 from iccc.core import events
 from iccc.core.bulk import insert_rows
+from iccc.core.ids import uuid7_hex
 from iccc.core.models import Event
 from iccc.geo.models import District, Locality, Zone
 from iccc.registry.importer.pipeline import CHUNK_ROWS, _Sql, commits_without_flush
@@ -215,13 +217,13 @@ def _raw_chunks(
             if r.srf_id in seen:
                 continue
             seen.add(r.srf_id)
-            pid = uuid.uuid4().hex
+            pid, cid = uuid7_hex(2)
             people.append(
                 (pid, district.pk, r.name, r.name_key, r.age, r.sex, r.phone, r.phone_kind, "", r.address,
                  None, None, None, Placement.UNPLACED.value, None, now, now)
             )  # fmt: skip
             cases.append(
-                (uuid.uuid4().hex, district.pk, pid, r.srf_id, r.icmr_id, sql.d(r.sample_date),
+                (cid, district.pk, pid, r.srf_id, r.icmr_id, sql.d(r.sample_date),
                  sql.d(r.result_date), received, r.lab_name, r.test_type, r.symptomatic,
                  CaseStatus.HOME_ISOLATION.value, Severity.UNKNOWN.value, None, None, number, None, now, now)
             )  # fmt: skip

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from iccc.accounts.models import Role
+from iccc.core.ids import uuid7
 from iccc.geo.models import District, Zone
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ class TestType(models.TextChoices):
 class Household(models.Model):
     """People living at one address: contacts to trace, meals to deliver, one home to visit."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # Both are covered by the unique (district, address_key) index: no index of their own.
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+", db_index=False)
     address_key = models.CharField(_("normalised address"), max_length=255)
@@ -151,7 +151,7 @@ class Person(models.Model):
     The id is a random UUID so that no URL can be guessed by counting (SEC-5).
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # Covered by the (district, zone) and (district, phone) indexes; every index costs the importer.
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+", db_index=False)
     name = models.CharField(_("name"), max_length=160)
@@ -270,7 +270,7 @@ class Case(models.Model):
     clock starts there.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # Covered by the unique (district, srf_id) index and the (district, ...) indexes below.
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="cases")
@@ -283,8 +283,8 @@ class Case(models.Model):
     test_type = models.CharField(_("test type"), max_length=10, choices=TestType.choices, default=TestType.RTPCR)
     symptomatic = models.BooleanField(_("symptomatic"), null=True, blank=True)
     status = models.CharField(
-        _("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.HOME_ISOLATION, db_index=True
-    )
+        _("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.HOME_ISOLATION
+    )  # no index of its own: district-scoped queries use (district, zone, status), and every index costs the importer
     severity = models.CharField(_("severity"), max_length=14, choices=Severity.choices, default=Severity.UNKNOWN)
     # Served by the (district, zone, status) index, as for Person.zone.
     zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)

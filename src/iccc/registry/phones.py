@@ -104,22 +104,37 @@ class _NumberingPlan:
         self.same_pattern = bool(metadata.same_mobile_and_fixed_line_pattern)
 
     @staticmethod
-    def _matches(national: str, d: tuple[re.Pattern[str], frozenset[int]] | None) -> bool:
+    def _for_length(d: tuple[re.Pattern[str], frozenset[int]] | None, length: int) -> re.Pattern[str] | None:
+        """The pattern of `d` if a number of `length` digits can match it at all."""
         if d is None:
-            return False
+            return None
         pattern, lengths = d
-        if lengths and len(national) not in lengths:
-            return False
-        return pattern.fullmatch(national) is not None
+        return pattern if not lengths or length in lengths else None
+
+    @lru_cache(maxsize=8)  # noqa: B019 - one plan, a handful of lengths
+    def _plan(self, length: int) -> tuple[re.Pattern[str] | None, ...]:
+        """(general, any special service, fixed line, mobile) patterns for numbers of `length` digits.
+
+        The special services are tested together, as one alternation: the question is only
+        whether any of them matches.
+        """
+        special = [p.pattern for p in (self._for_length(d, length) for d in self.special) if p is not None]
+        return (
+            self._for_length(self.general, length),
+            re.compile("|".join(f"(?:{p})" for p in special)) if special else None,
+            self._for_length(self.fixed, length),
+            None if self.same_pattern else self._for_length(self.mobile, length),
+        )
 
     def kind(self, national: str) -> str:
-        if not self._matches(national, self.general):
+        general, special, fixed, mobile = self._plan(len(national))
+        if general is None or general.fullmatch(national) is None:
             return ""
-        if any(self._matches(national, d) for d in self.special):
+        if special is not None and special.fullmatch(national) is not None:
             return ""
-        if self._matches(national, self.fixed):
+        if fixed is not None and fixed.fullmatch(national) is not None:
             return PhoneKind.LANDLINE.value  # FIXED_LINE or FIXED_LINE_OR_MOBILE: the slow path says landline too
-        if not self.same_pattern and self._matches(national, self.mobile):
+        if mobile is not None and mobile.fullmatch(national) is not None:
             return PhoneKind.MOBILE.value
         return ""
 

@@ -314,6 +314,17 @@ def test_network_page_shows_coverage_to_staff_and_only_their_own_to_a_partner(ne
     assert "say why the service is paused" in html.content.decode()
 
 
+def test_the_network_page_shows_each_offerings_load_today(net: Cast) -> None:
+    routed(net, zone="a", now=timezone.now())  # to the partner's kitchen, today
+    html = _client(net.lead).get(reverse("network:offerings")).content.decode()
+    kitchen = ServiceOffering.objects.get(organisation=net.partner)
+    row = html.split(f'<tr id="offering-{kitchen.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "<strong>1</strong> / 20" in row
+    assert 'value="1" max="20"' in row
+    rival = ServiceOffering.objects.get(organisation=net.rival_partner)
+    assert "<strong>0</strong> / 20" in html.split(f'<tr id="offering-{rival.pk}"', 1)[1].split("</tr>", 1)[0]
+
+
 def test_the_pages_read_in_hindi(net: Cast) -> None:
     r = routed(net, zone="a")
     board = _client(net.operator_a, "hi").get(reverse("assistance:board")).content.decode()

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from iccc.assistance.models import RequestState, ServiceRequest
 from iccc.assistance.tests.factories import last_code, offer, routed
+from iccc.network.models import ServiceOffering
 from iccc.testing.browser import shot, sign_in
 from iccc.testing.cast import Cast, build_cast
 
@@ -122,6 +123,8 @@ def test_the_board_and_breaches_wide_and_on_a_phone_in_both_languages(
     names = ["Sunita Yadav", "Mohan Lal", "Asha Devi", "Ravi Kumar", "Pooja Singh", "Arjun Mehta", "Neha Gupta"]
     for i, name in enumerate(names):
         routed(desk, zone="a", phone=f"98765000{i:02d}", patient_name=name, now=now - timedelta(minutes=40 * i))
+    first = ServiceRequest.objects.get(requester_phone="+919876500000")
+    kitchen = ServiceOffering.objects.get(organisation=desk.partner)
     new_request(
         desk,
         "hospital_bed",
@@ -154,10 +157,15 @@ def test_the_board_and_breaches_wide_and_on_a_phone_in_both_languages(
     shot(page, "assistance-breaches-wide")
     page.goto("/network/offerings/")
     shot(page, "network-offerings-wide")
+    page.click(f"a[href='#edit-{kitchen.pk}']")
+    assert page.is_visible(f"#edit-{kitchen.pk} input[name=o{kitchen.pk}-daily_capacity]")  # the change form opens
     page.click("button.lang-btn[value=hi]")
     page.wait_for_selector("html[lang=hi]")
     page.goto("/assistance/")
     shot(page, "assistance-board-hindi")
+    page.goto(f"/assistance/{first.pk}/")
+    assert "आज सबसे कम भार" in page.inner_text("#why-partner")  # why this partner, in Hindi
+    shot(page, "assistance-detail-hindi")
 
     context, phone = _phone(browser, live_server)
     try:
@@ -170,5 +178,9 @@ def test_the_board_and_breaches_wide_and_on_a_phone_in_both_languages(
         phone.goto("/assistance/new/")
         shot(phone, "assistance-new-phone")
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        phone.goto("/network/offerings/")
+        phone.wait_for_selector("table.offerings-table")
+        shot(phone, "network-offerings-phone")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, "offerings are cards on a phone"
     finally:
         context.close()

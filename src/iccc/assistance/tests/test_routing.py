@@ -84,7 +84,7 @@ def test_variant_needed_decides_the_candidates(cast: Any) -> None:
     icu = offer(cast, cast.partner, "hospital_bed", variants=["icu", "ventilator"])
     request = routed(cast, "hospital_bed", details={"bed_type": "icu"})
     assert request.assignee_offering_id == icu.pk
-    assert "does not offer icu" in request.routing_note
+    assert "does not offer ICU" in request.routing_note  # the variant by its name
 
 
 def test_least_loaded_wins_over_nearest(cast: Any) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import multiprocessing
 import os
@@ -37,6 +38,7 @@ from django.utils.translation import gettext as _
 
 from iccc.core.bulk import insert_rows
 from iccc.core.events import NewEvent, publish
+from iccc.core.ids import uuid7_hex
 from iccc.core.time import local_today
 from iccc.geo.models import District
 from iccc.registry.importer.placement import Placer
@@ -84,16 +86,8 @@ class _Known:
 
 
 def new_ids(n: int) -> list[str]:
-    """`n` random version-4 UUIDs as 32-hex strings (both databases accept this form).
-
-    uuid.uuid4() builds an object per id; an import makes two or three ids per row, so they are
-    cut from one urandom() call instead.
-    """
-    raw = bytearray(os.urandom(16 * n))
-    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])
-    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])
-    hexed = raw.hex()
-    return [hexed[i : i + 32] for i in range(0, 32 * n, 32)]
+    """`n` new time-ordered UUIDs (version 7) as 32-hex strings; see `iccc.core.ids`."""
+    return uuid7_hex(n)
 
 
 def dashed(hex32: str) -> str:
@@ -104,6 +98,10 @@ def _fold(text: str) -> str:
     return re.sub(r"[^a-z]", "", text.lower())
 
 
+_AREA_NUMBER = re.compile(r"\b(?:sector|phase)\s+\w+")
+_DIGIT = re.compile(r"\d")
+
+
 @lru_cache(maxsize=8192)
 def _house_key(address: str) -> str:
     """The household key of an address, or "" when it is too vague to be one home.
@@ -112,8 +110,7 @@ def _house_key(address: str) -> str:
     number besides its sector/phase number (a house, flat or plot) is a household.
     """
     key = address_key(address)
-    rest = re.sub(r"\b(?:sector|phase)\s+\w+", " ", key)
-    return key if re.search(r"\d", rest) and len(key) >= 8 else ""
+    return key if len(key) >= 8 and _DIGIT.search(_AREA_NUMBER.sub(" ", key)) else ""
 
 
 @contextlib.contextmanager
@@ -149,22 +146,36 @@ def commits_without_flush() -> Iterator[None]:
 
 Place = tuple[int | None, float | None, float | None, str]  # zone id, lat, lon, placement
 
+_NOWHERE: Place = (None, None, None, Placement.UNPLACED.value)
+# Positions in the row lists below (the column order of `_Sql.person_fields` / `case_fields`).
+P_ID, P_NAME, P_AGE, P_PHONE, P_ZONE, P_LAT, P_LON, P_PLACEMENT, P_HOUSEHOLD = 0, 2, 4, 6, 10, 11, 12, 13, 14
+C_ID, C_PERSON, C_SRF, C_ICMR, C_SAMPLE, C_RESULT, C_LAB, C_ZONE, C_ROW = 0, 2, 3, 4, 5, 6, 8, 13, 15
+
 
 @dataclass(slots=True)
 class PreparedChunk:
-    """A chunk after its database-free half: the rows worth storing, and what was wrong with the rest."""
+    """A chunk after its database-free half: the rows to store, ready to write, and what was wrong with the rest.
+
+    The lists are aligned: entry i of each is about the same accepted row, written as if
+    its person were new. The writer drops the rows whose SRF ID is already stored and
+    patches the few whose person it finds already known (see `Importer._write_new`);
+    everything else goes to the database as built here, in the second process.
+    """
 
     size: int  # rows read, good or bad
-    rows: list[ParsedRow]
     errors: list[tuple[int, str]]
-    places: dict[int, Place]  # row number -> where the row places the person
-    place_errors: dict[int, str]  # row number -> "outside the district" (reported only if the case is new)
-    house_keys: dict[int, str]  # row number -> household key ("" when the address is too vague)
+    people: list[list[Any]]  # Person columns; the household is filled in by the writer
+    cases: list[list[Any]]  # Case columns
+    results: list[tuple[Any, ...]]  # TestResult columns
+    payloads: list[dict[str, Any]]  # the case_registered event of each row
+    payload_json: list[str]  # the same, as stored
+    house_keys: list[str]  # "" when the address is too vague to be one home
+    place_errors: dict[int, str]  # index -> "outside the district" (reported only if the case is new)
     fraction: float | None = None  # how far through the file, for the progress bar
 
 
 class Preparer:
-    """Parses, checks and places rows without touching the database.
+    """Parses, checks, places and lays out rows without touching the database.
 
     This half of an import is pure computation over the row and the district's geography
     (loaded once, before), so for a big file it runs in a second process beside the one
@@ -177,6 +188,10 @@ class Preparer:
         self.has_result_column = has_result_column
         self.district_ok = importer._district_ok
         self.placer = importer.placer
+        self.sql = importer.sql
+        self.district_id = importer.district.pk
+        self.batch_id = importer.batch.pk
+        self.received_at = importer.received_at
         self.first_row_of: dict[str, int] = {}
 
     def prepare(self, chunk: Sequence[tuple[int, dict[str, str]]], fraction: float | None = None) -> PreparedChunk:
@@ -207,8 +222,61 @@ class Preparer:
             first_row_of[row.srf_id] = row_no
             parsed.append(row)
         places, place_errors = self._place(parsed)
-        house_keys = {r.row: _house_key(r.address) for r in parsed if r.address}
-        return PreparedChunk(len(chunk), parsed, errors, places, place_errors, house_keys, fraction)
+        prepared = PreparedChunk(len(chunk), errors, [], [], [], [], [], [], {}, fraction)
+        self._lay_out(parsed, places, prepared)
+        prepared.place_errors = {i: place_errors[r.row] for i, r in enumerate(parsed) if r.row in place_errors}
+        return prepared
+
+    def _lay_out(self, rows: list[ParsedRow], places: dict[int, Place], out: PreparedChunk) -> None:
+        """The rows as the database will store them, each with a new person (the writer patches known people)."""
+        sql = self.sql
+        now_db = sql.dt(timezone.now())
+        received_db = sql.dt(self.received_at)
+        received_iso = self.received_at.isoformat()
+        district_id, batch_id = self.district_id, self.batch_id
+        ids = new_ids(2 * len(rows))
+        # Constants of the loop, looked up once (an enum member's .value is a descriptor call).
+        home, unknown = CaseStatus.HOME_ISOLATION.value, Severity.UNKNOWN.value
+        iso = sql.d
+        dumps = json.JSONEncoder(ensure_ascii=False).encode
+        for n, r in enumerate(rows):
+            zone_id, lat, lon, how = places.get(r.row, _NOWHERE)
+            person_id, case_id = ids[2 * n], ids[2 * n + 1]
+            sample_date, result_date = iso(r.sample_date), iso(r.result_date)
+            out.people.append(
+                [
+                    person_id, district_id, r.name, r.name_key, r.age, r.sex, r.phone, r.phone_kind, "",
+                    r.address, zone_id, lat, lon, how, None, now_db, now_db,
+                ]
+            )  # fmt: skip
+            out.cases.append(
+                [
+                    case_id, district_id, person_id, r.srf_id, r.icmr_id, sample_date, result_date, received_db,
+                    r.lab_name, r.test_type, r.symptomatic, home, unknown, zone_id, batch_id, r.row, None,
+                    now_db, now_db,
+                ]
+            )  # fmt: skip
+            out.results.append(
+                (case_id, r.srf_id, sample_date, result_date, True, r.test_type, r.lab_name, r.ct_value, batch_id)
+            )
+            payload = {
+                "case_id": dashed(case_id),
+                "person_id": dashed(person_id),
+                "zone_id": zone_id,
+                "srf_id": r.srf_id,
+                "result_date": r.result_date.isoformat(),
+                "result_received_at": received_iso,
+                "age": r.age,
+                "sex": r.sex,
+                "severity": unknown,
+                "symptomatic": r.symptomatic,
+                "phone_kind": r.phone_kind,
+                "known_person": False,
+                "import_batch_id": batch_id,
+            }
+            out.payloads.append(payload)
+            out.payload_json.append(dumps(payload))
+            out.house_keys.append(_house_key(r.address) if r.address else "")
 
     def _place(self, rows: list[ParsedRow]) -> tuple[dict[int, Place], dict[int, str]]:
         """(row number -> place, row number -> why it is outside the district)."""
@@ -305,12 +373,20 @@ class _Sql:
         return json.dumps(value) if self.sqlite else _pg_json(value)
 
     def select_in(self, sql_head: str, params: list[Any], values: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """Run `sql_head ... IN (values)` in slices the database accepts; returns all rows."""
+        """Run `sql_head IN (values)` and return all rows.
+
+        PostgreSQL gets the values as one array parameter (`= ANY(%s)`): with thousands of
+        `%s` placeholders the client spent longer splitting the query text, and the server
+        parsing it, than the lookup took. SQLite has no arrays: the values go in slices of
+        900 placeholders, under its limit.
+        """
         rows: list[tuple[Any, ...]] = []
-        step = 900 if self.sqlite else 5000
         with connection.cursor() as cur:
-            for i in range(0, len(values), step):
-                part = list(values[i : i + step])
+            if not self.sqlite:
+                cur.execute(sql_head + " = ANY(%s)", [*params, list(values)])
+                return list(cur.fetchall())
+            for i in range(0, len(values), 900):
+                part = list(values[i : i + 900])
                 cur.execute(sql_head + " IN (" + ", ".join(["%s"] * len(part)) + ")", [*params, *part])
                 rows.extend(cur.fetchall())
         return rows
@@ -376,6 +452,7 @@ class Importer:
         for chunk in iter_chunks(iter(rows), self.chunk_rows):
             self.store_chunk(preparer.prepare(chunk, self.fraction() if self.fraction else None))
 
+    @lru_cache(maxsize=64)  # noqa: B019 - an importer lives for one batch; a file names a few spellings
     def _district_ok(self, written: str) -> bool:
         folded = _fold(written)
         if not folded:
@@ -403,21 +480,8 @@ class Importer:
         errors = list(prepared.errors)
         with transaction.atomic():
             self._lock_district()
-            duplicates, fills, in_file = self._split_known_cases(prepared.rows)
-            for row_no, first in in_file:
-                errors.append((row_no, _("duplicate SRF ID inside the file (first at row %(row)d)") % {"row": first}))
-            fresh = []
-            for r in prepared.rows:
-                if r.srf_id in duplicates:
-                    continue  # a stored case: where the row places it no longer matters
-                reason = prepared.place_errors.get(r.row)
-                if reason is None:
-                    fresh.append(r)
-                else:
-                    errors.append((r.row, reason))
-            self._write_new(fresh, prepared.places, prepared.house_keys)
-            self._fill_blanks(fills)
-            summary.duplicates += len(duplicates) - len(in_file)
+            keep = self._new_cases(prepared, errors)
+            self._write_new(prepared, keep)
             summary.rows_total += prepared.size
             for row_no, reason in sorted(errors):
                 summary.add_error(row_no, reason)
@@ -436,159 +500,131 @@ class Importer:
         estimate = int(rows_done / fraction) if fraction else rows_done
         ImportBatch.objects.filter(pk=self.batch.pk).update(rows_done=rows_done, rows_total=max(estimate, rows_done))
 
-    def _split_known_cases(
-        self, rows: list[ParsedRow]
-    ) -> tuple[set[str], list[tuple[Any, ParsedRow, tuple[Any, ...]]], list[tuple[int, int]]]:
-        """SRF IDs already stored in the district: re-sent results, or repeats earlier in this file."""
-        if not rows:
-            return set(), [], []
-        by_srf = {r.srf_id: r for r in rows}
-        found = self.sql.select_in(
-            f"SELECT srf_id, id, import_batch_id, import_row, icmr_id, sample_date, lab_name FROM {self.sql.case_table}"  # noqa: S608
+    def _new_cases(self, prepared: PreparedChunk, errors: list[tuple[int, str]]) -> list[int]:
+        """Indexes of the chunk's rows whose SRF ID is new in the district; the others are counted here.
+
+        A stored SRF ID is a re-sent result (a duplicate, which may fill what the first copy
+        lacked) or, when this batch stored it from another row, a repeat inside the file.
+        A row placed outside the district is an error only when its case is new.
+        """
+        cases = prepared.cases
+        if not cases:
+            return []
+        sql = self.sql
+        index_of = {c[C_SRF]: i for i, c in enumerate(cases)}
+        found = sql.select_in(
+            f"SELECT srf_id, id, import_batch_id, import_row, icmr_id, sample_date, lab_name FROM {sql.case_table}"  # noqa: S608
             " WHERE district_id = %s AND srf_id",
             [self.district.pk],
-            list(by_srf),
+            list(index_of),
         )
-        known: set[str] = set()
-        fills = []
-        in_file = []
+        stored: set[int] = set()
         for srf_id, case_id, batch_id, import_row, icmr_id, sample_date, lab_name in found:
-            row = by_srf[srf_id]
-            known.add(srf_id)
-            if batch_id == self.batch.pk and import_row is not None and import_row != row.row:
-                in_file.append((row.row, import_row))
+            i = index_of[srf_id]
+            stored.add(i)
+            row = cases[i]
+            if batch_id == self.batch.pk and import_row is not None and import_row != row[C_ROW]:
+                errors.append(
+                    (row[C_ROW], _("duplicate SRF ID inside the file (first at row %(row)d)") % {"row": import_row})
+                )
                 continue
-            if (
-                (not icmr_id and row.icmr_id)
-                or (sample_date is None and row.sample_date)
-                or (not lab_name and row.lab_name)
-            ):
-                fills.append((case_id, row, (icmr_id, sample_date, lab_name)))
-        return known, fills, in_file
+            self.summary.duplicates += 1
+            self._fill_blanks(case_id, row, icmr_id, sample_date, lab_name)
+        keep = []
+        for i in range(len(cases)):
+            if i in stored:
+                continue
+            reason = prepared.place_errors.get(i)
+            if reason is None:
+                keep.append(i)
+            else:
+                errors.append((cases[i][C_ROW], reason))
+        return keep
 
-    def _fill_blanks(self, fills: list[tuple[Any, ParsedRow, tuple[Any, ...]]]) -> None:
+    def _fill_blanks(self, case_id: Any, row: list[Any], icmr_id: str, sample_date: Any, lab_name: str) -> None:
         """A re-sent result may carry what the first copy lacked; it never overwrites a value."""
-        for case_id, row, (icmr_id, sample_date, lab_name) in fills:
-            changes: dict[str, Any] = {}
-            if not icmr_id and row.icmr_id:
-                changes["icmr_id"] = row.icmr_id
-            if sample_date is None and row.sample_date and row.sample_date <= row.result_date:
-                changes["sample_date"] = row.sample_date
-            if not lab_name and row.lab_name:
-                changes["lab_name"] = row.lab_name
-            if changes:
-                Case.objects.filter(pk=case_id).update(**changes, updated_at=timezone.now())
+        changes: dict[str, Any] = {}
+        if not icmr_id and row[C_ICMR]:
+            changes["icmr_id"] = row[C_ICMR]
+        if sample_date is None and row[C_SAMPLE] and row[C_SAMPLE] <= row[C_RESULT]:
+            changes["sample_date"] = row[C_SAMPLE]
+        if not lab_name and row[C_LAB]:
+            changes["lab_name"] = row[C_LAB]
+        if changes:
+            Case.objects.filter(pk=case_id).update(**changes, updated_at=timezone.now())
 
     # ------------------------------------------------------------------ writing
 
-    def _write_new(self, rows: list[ParsedRow], places: dict[int, Place], house_of: dict[int, str]) -> None:
-        if not rows:
+    def _write_new(self, prepared: PreparedChunk, keep: list[int]) -> None:
+        """Store the chunk's new cases: people (or the known person), households, cases, results, events."""
+        if not keep:
             return
         sql = self.sql
         summary = self.summary
-        now = timezone.now()
-        now_db = sql.dt(now)
-        received_db = sql.dt(self.received_at)
-        received_iso = self.received_at.isoformat()
         district_id = self.district.pk
-        batch_id = self.batch.pk
+        people_in, cases_in, results_in = prepared.people, prepared.cases, prepared.results
+        payloads, texts, house_keys = prepared.payloads, prepared.payload_json, prepared.house_keys
 
-        phones = sorted({r.phone for r in rows})
         by_phone: dict[str, list[_Known]] = defaultdict(list)
         for pid, phone, name, age, household_id, zone_id in sql.select_in(
             f"SELECT id, phone, name, age, household_id, zone_id FROM {sql.person_table}"  # noqa: S608
             " WHERE district_id = %s AND phone",
             [district_id],
-            phones,
+            sorted({people_in[i][P_PHONE] for i in keep}),
         ):
             by_phone[phone].append(_Known(sql.hex(pid), name, age, sql.hex(household_id), zone_id))
+        now_db = sql.dt(timezone.now())
+        households = self._households([(house_keys[i], people_in[i][P_ZONE]) for i in keep], now_db)
 
-        house_keys = [house_of.get(r.row, "") for r in rows]
-        households = self._households(house_keys, [places[r.row][0] for r in rows], now_db)
-        ids = new_ids(2 * len(rows))
-        # Constants of the loop, looked up once (an enum member's .value is a descriptor call).
         unplaced, pending = Placement.UNPLACED.value, MatchStatus.PENDING.value
-        home, unknown = CaseStatus.HOME_ISOLATION.value, Severity.UNKNOWN.value
-        occurred_at = self.received_at
-        iso = sql.d
-
-        people: list[tuple[Any, ...]] = []
-        cases: list[tuple[Any, ...]] = []
-        results: list[tuple[Any, ...]] = []
+        people: list[list[Any]] = []
         dups: list[tuple[Any, ...]] = []
-        events: list[NewEvent] = []
         relocate: list[tuple[str, int, float | None, float | None]] = []
-        for n, r in enumerate(rows):
-            zone_id, lat, lon, how = places[r.row]
-            if how == unplaced:
+        events: list[NewEvent] = []
+        for i in keep:
+            person = people_in[i]
+            if person[P_PLACEMENT] == unplaced:
                 summary.unplaced += 1
-            match, maybe = _match(r, by_phone.get(r.phone, ()))
-            if match is not None:
-                person_id = match.id
-                summary.updated += 1
-                if zone_id is None:
-                    zone_id = match.zone_id
-                elif match.zone_id is None:
-                    relocate.append((match.id, zone_id, lat, lon))
-            else:
-                person_id = ids[2 * n]
-                hkey = house_keys[n]
-                household_id = households.get(hkey) if hkey else None
-                people.append(
-                    (
-                        person_id, district_id, r.name, r.name_key, r.age, r.sex, r.phone, r.phone_kind, "",
-                        r.address, zone_id, lat, lon, how, household_id, now_db, now_db,
-                    )
-                )  # fmt: skip
-                summary.new_people += 1
+            known = by_phone.get(person[P_PHONE])
+            match, maybe = _match(person[P_NAME], person[P_AGE], known) if known else (None, None)
+            if match is None:
+                hkey = house_keys[i]
+                if hkey:
+                    person[P_HOUSEHOLD] = households.get(hkey)
+                people.append(person)
                 if maybe is not None:
                     candidate, score, reasons = maybe
-                    dups.append(
-                        (district_id, person_id, candidate.id, score, sql.json(reasons),
-                         pending, now_db)
-                    )  # fmt: skip
-                by_phone[r.phone].append(_Known(person_id, r.name, r.age, household_id, zone_id))
-            case_id = ids[2 * n + 1]
-            case_uuid = dashed(case_id)
-            sample_date, result_date = iso(r.sample_date), iso(r.result_date)
-            cases.append(
-                (
-                    case_id, district_id, person_id, r.srf_id, r.icmr_id, sample_date, result_date, received_db,
-                    r.lab_name, r.test_type, r.symptomatic, home, unknown, zone_id, batch_id, r.row, None,
-                    now_db, now_db,
+                    dups.append((district_id, person[P_ID], candidate.id, score, sql.json(reasons), pending, now_db))
+                by_phone[person[P_PHONE]].append(
+                    _Known(person[P_ID], person[P_NAME], person[P_AGE], person[P_HOUSEHOLD], person[P_ZONE])
                 )
-            )  # fmt: skip
-            results.append(
-                (case_id, r.srf_id, sample_date, result_date, True, r.test_type, r.lab_name, r.ct_value, batch_id)
-            )  # fmt: skip
+                payload, text = payloads[i], texts[i]
+            else:
+                summary.updated += 1
+                case = cases_in[i]
+                case[C_PERSON] = match.id
+                payload = dict(payloads[i], person_id=dashed(match.id), known_person=True)
+                if person[P_ZONE] is None:
+                    case[C_ZONE] = payload["zone_id"] = match.zone_id
+                elif match.zone_id is None:
+                    relocate.append((match.id, person[P_ZONE], person[P_LAT], person[P_LON]))
+                text = None  # serialised again, as changed
             events.append(
                 NewEvent(
                     name="case_registered",
                     subject_type="registry.case",
-                    subject_id=case_uuid,
+                    subject_id=payload["case_id"],
                     district_id=district_id,
-                    occurred_at=occurred_at,
-                    payload={
-                        "case_id": case_uuid,
-                        "person_id": dashed(person_id),
-                        "zone_id": zone_id,
-                        "srf_id": r.srf_id,
-                        "result_date": r.result_date.isoformat(),
-                        "result_received_at": received_iso,
-                        "age": r.age,
-                        "sex": r.sex,
-                        "severity": unknown,
-                        "symptomatic": r.symptomatic,
-                        "phone_kind": r.phone_kind,
-                        "known_person": match is not None,
-                        "import_batch_id": batch_id,
-                    },
+                    occurred_at=self.received_at,
+                    payload=payload,
+                    payload_json=text,
                 )
             )
-            summary.new_cases += 1
+        summary.new_people += len(people)
+        summary.new_cases += len(keep)
         insert_rows(Person, sql.person_fields, people)
-        insert_rows(Case, sql.case_fields, cases)
-        insert_rows(TestResult, sql.result_fields, results)
+        insert_rows(Case, sql.case_fields, [cases_in[i] for i in keep])
+        insert_rows(TestResult, sql.result_fields, [results_in[i] for i in keep])
         if dups:
             with connection.cursor() as cur:
                 cur.executemany(sql.dup, dups)
@@ -599,11 +635,11 @@ class Importer:
             )
         publish(events)
 
-    def _households(self, keys: list[str], zones: list[int | None], now_db: Any) -> dict[str, str]:
+    def _households(self, keys_and_zones: list[tuple[str, int | None]], now_db: Any) -> dict[str, str]:
         """Household id (hex) per address key (one SELECT, one INSERT, one SELECT)."""
         sql = self.sql
         zone_of: dict[str, int | None] = {}
-        for key, zone_id in zip(keys, zones, strict=True):
+        for key, zone_id in keys_and_zones:
             if key and key not in zone_of:
                 zone_of[key] = zone_id
         if not zone_of:
@@ -627,7 +663,9 @@ class Importer:
         return found
 
 
-def _match(row: ParsedRow, known: Iterable[_Known]) -> tuple[_Known | None, tuple[_Known, float, list[str]] | None]:
+def _match(
+    name: str, age: int | None, known: Iterable[_Known]
+) -> tuple[_Known | None, tuple[_Known, float, list[str]] | None]:
     """(the same person, or None; else a person to put in the review queue with score and reasons).
 
     Same person: same phone, name similarity >= SAME_NAME, both ages known and within
@@ -637,17 +675,17 @@ def _match(row: ParsedRow, known: Iterable[_Known]) -> tuple[_Known | None, tupl
     """
     best: tuple[_Known, float, list[str]] | None = None
     for cand in known:
-        score = name_similarity(row.name, cand.name)
+        score = name_similarity(name, cand.name)
         if score < MAYBE_NAME:
             continue
-        ages_close = row.age is not None and cand.age is not None and abs(row.age - cand.age) <= AGE_TOLERANCE
+        ages_close = age is not None and cand.age is not None and abs(age - cand.age) <= AGE_TOLERANCE
         if score >= SAME_NAME and ages_close:
             return cand, None
         reasons = ["same phone", f"name similarity {score:.2f}"]
-        if row.age is None or cand.age is None:
+        if age is None or cand.age is None:
             reasons.append("age missing")
         elif not ages_close:
-            reasons.append(f"ages differ ({row.age} vs {cand.age})")
+            reasons.append(f"ages differ ({age} vs {cand.age})")
         if best is None or score > best[1]:
             best = (cand, score, reasons)
     return None, best

@@ -13,6 +13,8 @@ import codecs
 import contextlib
 import csv
 import io
+import itertools
+import operator
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -130,15 +132,18 @@ def _open_csv(path: Path) -> SourceRows:
     columns = {f: head[idx][i] for i, f in mapping.items()}
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        number = idx + 1
         items = list(mapping.items())
-        for row in head[idx + 1 :]:
-            number += 1
-            if any(cell.strip() for cell in row):
-                yield number, {f: row[i].strip() if i < len(row) else "" for i, f in items}
-        for row in reader:
-            number += 1
-            if any(cell.strip() for cell in row):
+        fields = [f for _i, f in items]
+        width = max(mapping) + 1
+        pick = operator.itemgetter(*(i for i, _f in items))
+        strip = str.strip
+        for number, row in enumerate(itertools.chain(head[idx + 1 :], reader), start=idx + 2):
+            if not "".join(row).strip():
+                continue  # a blank line, or one of empty cells
+            if len(row) >= width:  # the usual row: picked in C, not cell by cell
+                picked = pick(row)
+                yield number, dict(zip(fields, map(strip, picked) if len(fields) > 1 else [strip(picked)], strict=True))
+            else:
                 yield number, {f: row[i].strip() if i < len(row) else "" for i, f in items}
 
     notes = [_("read as %(encoding)s text, columns separated by %(sep)r") % {"encoding": encoding, "sep": delimiter}]
