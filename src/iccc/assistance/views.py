@@ -750,9 +750,12 @@ def partner(request: HttpRequest) -> HttpResponse:
 
     offerings = list(ServiceOffering.objects.visible_to(user).filter(is_active=True).order_by("service", "pk"))
     loads = services.offering_loads([o.pk for o in offerings], now=now) if offerings else {}
+    # The page's queue refreshes itself (htmx, every 20 s): those requests get the queue alone.
+    refresh = request.headers.get("HX-Request") == "true"
+    template = "assistance/_partner_queue.html" if refresh else "assistance/partner.html"
     return render(
         request,
-        "assistance/partner.html",
+        template,
         {
             "offered": [card(r) for r in offered],
             "working": [card(r) for r in working],

@@ -272,6 +272,23 @@ def test_the_partner_portal_shows_offers_and_work_in_hand_within_a_query_budget(
     assert not FULL_PHONE.search(html)  # no full number, not even the accepted one's: calls go through the ICCC
 
 
+def test_the_partner_queue_refreshes_itself_with_new_offers_and_nothing_else(net: Cast) -> None:
+    partner = _client(net.partner_staff)
+    page = partner.get(reverse("assistance:partner")).content.decode()
+    assert 'id="partner-queue"' in page
+    assert 'hx-trigger="every 20s"' in page
+    assert 'data-offered="0"' in page
+    routed(net, zone="a", phone="9840000011")  # a new offer arrives while the page is open
+    routed(net, zone="b", phone="9840000012")  # the rival's: never in this queue
+    part = partner.get(reverse("assistance:partner"), headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in part
+    assert part.lstrip().startswith('<div id="partner-queue"')
+    assert 'data-offered="1"' in part
+    assert part.count('class="card req-card') == 1
+    assert "Today's load" not in part  # only the queue is sent again
+    assert not FULL_PHONE.search(part)
+
+
 def test_breaches_list_late_requests_and_a_lead_reassigns_from_there(net: Cast) -> None:
     offer(net, net.dc_office, "food")  # a second partner for zone A
     r = routed(net, zone="a")

@@ -1,4 +1,4 @@
-// Assistance pages: live SLA countdowns, "select all" and the selected count on the board,
+// Assistance pages: live SLA countdowns, the partner queue refreshing itself, "select all" and the selected count on the board,
 // and the raise form showing only the chosen service's fields. CSP: no inline scripts.
 (function () {
   "use strict";
@@ -59,7 +59,36 @@
     show();
   }
 
+  // The partner's queue refreshes itself; not while they are typing a reason or have a form open in it.
+  function partnerQueue() {
+    var title = document.title;
+    function busy(queue) {
+      if (queue.contains(document.activeElement) && document.activeElement !== document.body) { return true; }
+      if (queue.querySelector("details[open]")) { return true; }
+      return Array.prototype.some.call(queue.querySelectorAll("textarea, input[type=text], input:not([type])"), function (el) {
+        return el.value.trim() !== "";
+      });
+    }
+    function badge() {
+      var queue = document.getElementById("partner-queue");
+      var n = queue ? parseInt(queue.getAttribute("data-offered") || "0", 10) : 0;
+      document.title = n > 0 ? "(" + n + ") " + title : title;  // seen from another tab
+    }
+    document.body.addEventListener("htmx:beforeRequest", function (evt) {
+      var queue = document.getElementById("partner-queue");
+      if (queue && evt.detail.elt === queue && busy(queue)) { evt.preventDefault(); }
+    });
+    document.body.addEventListener("htmx:beforeSwap", function (evt) {
+      // Signed out meanwhile: the answer is the sign-in page; show it whole, not inside the queue.
+      var url = evt.detail.xhr && evt.detail.xhr.responseURL;
+      if (url && url.indexOf("/accounts/login") !== -1) { evt.preventDefault(); window.location.reload(); }
+    });
+    document.body.addEventListener("htmx:afterSettle", function () { badge(); tick(); });
+    badge();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    if (document.getElementById("partner-queue")) { partnerQueue(); }
     tick();
     window.setInterval(tick, 30000);
     boardSelection();
