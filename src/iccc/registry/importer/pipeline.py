@@ -636,7 +636,12 @@ class Importer:
         publish(events)
 
     def _households(self, keys_and_zones: list[tuple[str, int | None]], now_db: Any) -> dict[str, str]:
-        """Household id (hex) per address key (one SELECT, one INSERT, one SELECT)."""
+        """Household id (hex) per address key, made where missing.
+
+        PostgreSQL: one INSERT ... ON CONFLICT DO UPDATE ... RETURNING answers for the new
+        and the existing households alike (a no-op update, so an existing row is returned
+        too). SQLite, whose executemany returns no rows: SELECT, INSERT the missing, SELECT.
+        """
         sql = self.sql
         zone_of: dict[str, int | None] = {}
         for key, zone_id in keys_and_zones:
@@ -644,6 +649,20 @@ class Importer:
                 zone_of[key] = zone_id
         if not zone_of:
             return {}
+        if not sql.sqlite:
+            keys = list(zone_of)
+            with connection.cursor() as cur:
+                cur.execute(
+                    f"INSERT INTO {sql.household_table} (id, district_id, address_key, zone_id, created_at)"  # noqa: S608
+                    " SELECT k.id, %s, k.address_key, k.zone_id, %s"
+                    " FROM unnest(%s::uuid[], %s::text[], %s::bigint[]) AS k(id, address_key, zone_id)"
+                    " ON CONFLICT (district_id, address_key) DO UPDATE SET address_key = EXCLUDED.address_key"
+                    " RETURNING address_key, id, xmax = 0",
+                    [self.district.pk, now_db, new_ids(len(keys)), keys, [zone_of[k] for k in keys]],
+                )
+                rows = cur.fetchall()
+            self.summary.households += sum(1 for _key, _id, inserted in rows if inserted)
+            return {key: sql.hex(hid) for key, hid, _inserted in rows}
         head = f"SELECT address_key, id FROM {sql.household_table} WHERE district_id = %s AND address_key"  # noqa: S608
         found = {k: sql.hex(v) for k, v in sql.select_in(head, [self.district.pk], list(zone_of))}
         missing = [k for k in zone_of if k not in found]
