@@ -148,7 +148,8 @@ class Household(models.Model):
 class Person(models.Model):
     """Someone who tested positive (or a household member): the personal data the ICCC holds.
 
-    The id is a random UUID so that no URL can be guessed by counting (SEC-5).
+    The id is a time-ordered UUID (version 7, `iccc.core.ids`) whose last 74 bits are random, so
+    that no URL can be guessed by counting (SEC-5).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
