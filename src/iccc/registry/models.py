@@ -148,7 +148,7 @@ class Household(models.Model):
 class Person(models.Model):
     """Someone who tested positive (or a household member): the personal data the ICCC holds.
 
-    The id is a time-ordered UUID (version 7, `iccc.core.ids`) whose last 74 bits are random, so
+    The id is a time-ordered UUID (version 7, `iccc.core.ids`) ending in 62 random bits, so
     that no URL can be guessed by counting (SEC-5).
     """
 
