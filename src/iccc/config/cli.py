@@ -27,6 +27,13 @@ def demo_secret_key(var_dir: Path) -> str:
     return key
 
 
+# Commands that only read code and files, never sign, serve or store anything: a developer
+# runs them on a fresh checkout, where no SECRET_KEY is set, and needs none.
+KEYLESS_COMMANDS = frozenset(
+    {"makemigrations", "check", "sqlmigrate", "showmigrations", "makemessages", "compilemessages", "help"}
+)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iccc.config.settings")
@@ -37,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
             # Same var/ as settings.VAR_DIR (settings cannot be imported before the key is set).
             var_dir = Path(os.environ.get("ICCC_VAR_DIR", Path.cwd() / "var")).resolve()
             os.environ["SECRET_KEY"] = demo_secret_key(var_dir)
+        elif argv[1] in KEYLESS_COMMANDS and not os.environ.get("SECRET_KEY"):
+            os.environ.setdefault("ICCC_INSECURE_DEV_KEY", "1")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(argv)
