@@ -1623,7 +1623,7 @@ def reassign_request(
     if offering is not None:
         if offering.district_id != request.district_id or offering.service != request.kind:
             raise ValidationError({"offering": [_("that offering does not give this service in this district")]})
-        if not offering.is_active or not offering.organisation.is_active:
+        if not offering.is_live:
             raise ValidationError({"offering": [_("that offering is not active")]})
     with transaction.atomic():
         locked = _lock(request)

@@ -205,6 +205,11 @@ class ServiceOffering(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    @property
+    def is_live(self) -> bool:
+        """Taking work at all: the offering and its organisation are active (as `active()` filters)."""
+        return self.is_active and self.organisation.is_active
+
     def open_days(self) -> tuple[int, ...]:
         return tuple(self.days) if self.days else ALL_DAYS
 

@@ -59,7 +59,7 @@ def _coverage(offerings: list[ServiceOffering], zones: list[Zone]) -> list[dict[
     """Per service: active offerings, capacity a day, and the zones nobody covers (the gaps to fill)."""
     by_service: dict[str, list[ServiceOffering]] = defaultdict(list)
     for o in offerings:
-        if o.is_active and o.organisation.is_active:
+        if o.is_live:
             by_service[o.service].append(o)
     rows = []
     for value, label in ServiceKind.choices:
@@ -97,7 +97,7 @@ def offering_columns() -> dict[str, str]:
 def _row(o: ServiceOffering, load: int | None, now: Any, editable: bool) -> dict[str, Any]:
     zones = sorted(z.code for z in o.zones.all())
     variant_labels = dict(VARIANTS.get(o.service, ()))
-    live = o.is_active and o.organisation.is_active
+    live = o.is_live
     return {
         "o": o,
         "form": _form_for(o) if editable else None,
@@ -147,7 +147,7 @@ def offerings(request: HttpRequest) -> HttpResponse:
                 "service": value,
                 "label": label,
                 "rows": rows,
-                "capacity": sum(o.daily_capacity for o in members if o.is_active and o.organisation.is_active),
+                "capacity": sum(o.daily_capacity for o in members if o.is_live),
                 "gaps": gaps.get(value, 0),
             }
         )

@@ -36,7 +36,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from iccc.core.bulk import insert_rows
+from iccc.core.bulk import insert_rows, insert_sql
 from iccc.core.events import NewEvent, publish
 from iccc.core.ids import uuid7_hex
 from iccc.core.time import local_today
@@ -311,19 +311,12 @@ class Preparer:
 
 
 class _Sql:
-    """Multi-row INSERT statements and value adapters for the current database."""
+    """Column lists, table names and value adapters for the current database."""
 
     def __init__(self) -> None:
         self.sqlite = connection.vendor == "sqlite"
         self._iso: dict[date, str] = {}
         qn = connection.ops.quote_name
-
-        def insert(model: Any, fields: Sequence[str], conflict: str = "") -> str:
-            cols = [model._meta.get_field(f).column for f in fields]
-            sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
-                qn(model._meta.db_table), ", ".join(qn(c) for c in cols), ", ".join(["%s"] * len(cols))
-            )
-            return sql + (" ON CONFLICT DO NOTHING" if conflict else "")
 
         self.person_fields = (
             "id", "district", "name", "name_key", "age", "sex", "phone", "phone_kind", "alt_phone", "address",
@@ -339,11 +332,6 @@ class _Sql:
             "import_batch",
         )  # fmt: skip
         self.dup_fields = ("district", "person", "candidate", "score", "reasons", "status", "created_at")
-        self.person = insert(Person, self.person_fields)
-        self.case = insert(Case, self.case_fields)
-        self.result = insert(TestResult, self.result_fields)
-        self.household = insert(Household, ("id", "district", "address_key", "zone", "created_at"), conflict="ignore")
-        self.dup = insert(PossibleDuplicate, self.dup_fields, conflict="ignore")
         self.case_table = qn(Case._meta.db_table)
         self.person_table = qn(Person._meta.db_table)
         self.household_table = qn(Household._meta.db_table)
@@ -627,7 +615,7 @@ class Importer:
         insert_rows(TestResult, sql.result_fields, [results_in[i] for i in keep])
         if dups:
             with connection.cursor() as cur:
-                cur.executemany(sql.dup, dups)
+                cur.executemany(insert_sql(PossibleDuplicate, sql.dup_fields, ignore_conflicts=True), dups)
             summary.possible_duplicates += len(dups)
         for person_id, zone_id, lat, lon in relocate:
             Person.objects.filter(pk=person_id, zone__isnull=True).update(
