@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
+from iccc.core.models import Event
 from iccc.geo.models import District
-from iccc.registry.models import Case, Person
-from iccc.registry.synthetic import HEADERS, generate_rows
+from iccc.registry import bench
+from iccc.registry.models import Case, Household, Person
+from iccc.registry.models import TestResult as Result
+from iccc.registry.services import create_import_batch, run_import
+from iccc.registry.synthetic import HEADERS, generate_rows, write_csv
 
 
 def test_a_small_bench_run_reports_sane_figures_and_cleans_up(db: Any, capsys: Any) -> None:
@@ -22,6 +29,11 @@ def test_a_small_bench_run_reports_sane_figures_and_cleans_up(db: Any, capsys: A
     assert out["raw_rows_per_s"] > 0
     assert 0 < out["ratio"] < 100
     assert 0 < out["peak_rss_mb"] < 4000
+    # The store floor writes more tables than the raw insert and decides nothing the import decides.
+    assert out["floor_rows_per_s"] > 0
+    assert out["floor_ratio"] == pytest.approx(out["floor_seconds"] / out["raw_seconds"], rel=0.05)
+    assert out["import_over_floor"] == pytest.approx(out["seconds"] / out["floor_seconds"], rel=0.05)
+    assert out["peak_rss_mb_import_total"] >= out["peak_rss_mb_import"]
     s = out["summary"]
     assert 1900 <= s["new_cases"] + s["duplicates"] + s["rows_in_error"] <= 2000
     assert s["rows_in_error"] >= 1
@@ -41,3 +53,28 @@ def test_the_generator_is_deterministic_and_keeps_srf_ids_unique_across_calls() 
     assert not fresh_a & fresh_b
     dupes = len(a) - len({r["SRF ID"] for r in a})
     assert 0 < dupes < 30
+
+
+def test_the_store_floor_stores_what_the_import_stores_without_deciding(db: Any, tmp_path: Path) -> None:
+    path = tmp_path / "line-list.csv"
+    write_csv(path, 600, seed=7, result_date=bench.BENCH_RESULT_DATE)
+    received_at = timezone.now()
+    imported, floored = bench.make_scratch_district(), bench.make_scratch_district()
+    try:
+        summary = run_import(create_import_batch(path, district=imported, actor=None, received_at=received_at))
+        seconds = bench._time_floor(path, floored, received_at)
+
+        assert seconds > 0
+        cases = Case.objects.filter(district=floored)
+        assert cases.count() == Case.objects.filter(district=imported).count() == summary.new_cases
+        assert Result.objects.filter(case__district=floored).count() == summary.new_cases
+        assert Event.objects.filter(district_id=floored.pk, name="case_registered").count() == summary.new_cases
+        # No matching: every row is a new person, in the households the import found.
+        assert Person.objects.filter(district=floored).count() == summary.new_cases
+        assert Household.objects.filter(district=floored).count() == summary.households
+        assert set(cases.values_list("srf_id", flat=True)) == set(
+            Case.objects.filter(district=imported).values_list("srf_id", flat=True)
+        )
+    finally:
+        bench.drop_district(imported)
+        bench.drop_district(floored)

@@ -152,5 +152,3 @@ class Command(BaseCommand):
         for key, value in result.items():
             if not isinstance(value, (dict, list)):
                 self.stdout.write(f"{key:>20}: {value}")
-        if "ratio" in result:
-            self.stdout.write(f"{'raw insert':>20}: {result.get('raw_definition', '')}")
