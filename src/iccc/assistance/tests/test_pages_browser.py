@@ -5,11 +5,13 @@ shows every step. Screenshots go to var/screenshots/assistance-*.png (looked at 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from iccc.assistance.models import RequestState, ServiceRequest
 from iccc.assistance.tests.factories import last_code, offer, routed
@@ -184,3 +186,39 @@ def test_the_board_and_breaches_wide_and_on_a_phone_in_both_languages(
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390, "offerings are cards on a phone"
     finally:
         context.close()
+
+
+def test_the_partner_queue_refreshes_itself_but_not_under_a_partner_who_is_typing(
+    page: Any, live_server: Any, desk: Cast
+) -> None:
+    now = timezone.now()
+    first = routed(desk, zone="a", phone="9876500001", patient_name="Sunita Yadav", now=now)
+    page.clock.install()  # the queue polls every 20 s: the test moves the page's clock instead of waiting
+    sign_in(page, "partner_staff")
+    page.goto("/assistance/partner/")
+    page.wait_for_selector("#partner-queue[data-offered='1']")
+    expect(page).to_have_title(re.compile(r"^\(1\) "))
+
+    second = routed(desk, zone="a", phone="9876500002", patient_name="Mohan Lal", now=now)
+    page.clock.run_for(21_000)
+    page.wait_for_selector(f"#req-{second.pk}")
+    expect(page).to_have_title(re.compile(r"^\(2\) "))  # the tab's count follows once the swap has settled
+
+    # Half-way through declining the first offer: a refresh now would throw the reason away.
+    page.click(f"#req-{first.pk} details.action-more summary")
+    reason = page.locator(f"#req-{first.pk} input[name=reason]")
+    reason.fill("Kitchen closed tonight")
+    third = routed(desk, zone="a", phone="9876500003", patient_name="Asha Devi", now=now)
+    page.clock.run_for(21_000)
+    page.wait_for_timeout(1_500)
+    assert page.locator(f"#req-{third.pk}").count() == 0
+    assert reason.input_value() == "Kitchen closed tonight"
+
+    # Done with it (cleared, closed, focus elsewhere): the next poll brings the new offer.
+    reason.fill("")
+    page.click(f"#req-{first.pk} details.action-more summary")
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.clock.run_for(21_000)
+    page.wait_for_selector(f"#req-{third.pk}")
+    expect(page).to_have_title(re.compile(r"^\(3\) "))
+    assert "+919876500003" not in page.content()  # partners never see a full phone number
