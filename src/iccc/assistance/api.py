@@ -1,5 +1,9 @@
 """Assistance API: the request board, one request, and the partner's and the desk's actions.
 
+Partners accept, decline, start and fulfil; ICCC staff raise, triage, note, confirm, cancel,
+reject, escalate, record a dispute and the requester's score; command leads also reassign
+and close without confirmation — the same actions, and the same services, as the pages.
+
 Used by ICCC staff (a browser session, CSRF-checked) and by partners' own systems (an
 organisation's API token, `Authorization: Bearer …`; see `iccc.accounts.tokens`). Both go
 through `ServiceRequest.objects.visible_to(user)`: a request the caller may not see answers
@@ -50,6 +54,7 @@ from iccc.assistance.wording import code_of
 from iccc.core import audit
 from iccc.core.choices import AuditAction
 from iccc.geo.models import Zone
+from iccc.network.models import ServiceOffering
 from iccc.registry.lookup import phone_for
 from iccc.registry.models import Case
 
@@ -184,6 +189,17 @@ class ConfirmIn(Schema):
 class TriageIn(Schema):
     priority: Priority | None = None
     reason: str = Field("", max_length=300)
+
+
+class ReassignIn(Schema):
+    offering_id: int | None = Field(
+        None, description="the offering to give it to; empty: the next best by the routing rule"
+    )
+    reason: str = Field(..., min_length=3, max_length=300)
+
+
+class SatisfactionIn(Schema):
+    score: int = Field(..., ge=1, le=5, description="the requester's answer, 1 (bad) to 5 (good)")
 
 
 # ============================================================================ reading
@@ -517,7 +533,94 @@ def triage(request: HttpRequest, request_id: UUID, body: TriageIn) -> Any:
 
 @router.post("/requests/{request_id}/cancel", response=_WRITE, summary="ICCC staff: no longer needed (reason)")
 def cancel(request: HttpRequest, request_id: UUID, body: ReasonIn) -> Any:
-    user: Any = request.user
-    if not actions.is_desk(user):
-        return 403, {"detail": _("Only ICCC staff cancel requests.")}
-    return _act(request, request_id, lambda u, r, k: services.cancel_request(u, r, body.reason, idempotency_key=k))
+    return _desk_only(
+        request,
+        request_id,
+        _("Only ICCC staff cancel requests."),
+        lambda u, r, k: services.cancel_request(u, r, body.reason, idempotency_key=k),
+    )
+
+
+def _desk_only(request: HttpRequest, request_id: UUID, refusal: str, do: Any) -> Any:
+    """An action only ICCC staff take (the services check again, with the request's scope)."""
+    if not actions.is_desk(request.user):
+        return 403, {"detail": refusal}
+    return _act(request, request_id, do)
+
+
+@router.post("/requests/{request_id}/reject", response=_WRITE, summary="ICCC staff: not a valid request (reason)")
+def reject(request: HttpRequest, request_id: UUID, body: ReasonIn) -> Any:
+    return _desk_only(
+        request,
+        request_id,
+        _("Only ICCC staff reject requests."),
+        lambda u, r, k: services.reject_request(u, r, body.reason, idempotency_key=k),
+    )
+
+
+@router.post("/requests/{request_id}/escalate", response=_WRITE, summary="ICCC staff: hand it to a supervisor (reason)")
+def escalate(request: HttpRequest, request_id: UUID, body: ReasonIn) -> Any:
+    return _desk_only(
+        request,
+        request_id,
+        _("Only ICCC staff escalate requests."),
+        lambda u, r, k: services.escalate_request(u, r, body.reason, idempotency_key=k),
+    )
+
+
+@router.post(
+    "/requests/{request_id}/dispute",
+    response=_WRITE,
+    summary="ICCC staff: the requester says the help marked delivered did not arrive; a supervisor is alerted",
+)
+def dispute(request: HttpRequest, request_id: UUID, body: ReasonIn) -> Any:
+    return _desk_only(
+        request,
+        request_id,
+        _("Only ICCC staff record that the requester disputes a delivery."),
+        lambda u, r, k: services.dispute_fulfilment(u, r, body.reason, idempotency_key=k),
+    )
+
+
+@router.post(
+    "/requests/{request_id}/close",
+    response=_WRITE,
+    summary="Command lead: close a delivered request without the requester's confirmation (flagged, reason)",
+)
+def close(request: HttpRequest, request_id: UUID, body: ReasonIn) -> Any:
+    return _act(
+        request,
+        request_id,
+        lambda u, r, k: services.close_request(u, r, unconfirmed=True, reason=body.reason, idempotency_key=k),
+    )
+
+
+@router.post(
+    "/requests/{request_id}/reassign",
+    response=_WRITE,
+    summary="Command lead: give the request to another offering, or to the next best one (reason)",
+)
+def reassign(request: HttpRequest, request_id: UUID, body: ReassignIn) -> Any:
+    def do(u: Any, r: ServiceRequest, k: str) -> ServiceRequest:
+        offering = None
+        if body.offering_id is not None:
+            offering = ServiceOffering.objects.visible_to(u).filter(pk=body.offering_id).first()
+            if offering is None:
+                raise ValidationError({"offering_id": [_("no such offering")]})
+        return services.reassign_request(u, r, offering, body.reason, idempotency_key=k)
+
+    return _act(request, request_id, do)
+
+
+@router.post(
+    "/requests/{request_id}/satisfaction",
+    response=_WRITE,
+    summary="ICCC staff: the requester's score (1-5) once the help has arrived; recorded once",
+)
+def satisfaction(request: HttpRequest, request_id: UUID, body: SatisfactionIn) -> Any:
+    return _desk_only(
+        request,
+        request_id,
+        _("Only ICCC staff record the requester's score."),
+        lambda u, r, k: services.record_satisfaction(r, body.score, actor=u, channel="api", idempotency_key=k),
+    )

@@ -241,6 +241,83 @@ def test_the_full_round_trip_partner_fulfils_staff_confirms_with_the_code(net: C
     assert all(e["kind"] != "routed" or "considered" not in e["message"] for e in partner_timeline)
 
 
+def _delivered(net: Cast, partner_api: Api, key: str) -> ServiceRequest:
+    r = routed(net, zone="a")
+    partner_api.post(f"{BASE}/{r.pk}/accept", key=f"{key}-a")
+    assert partner_api.post(f"{BASE}/{r.pk}/fulfil", {}, key=f"{key}-f").json()["state"] == "fulfilled"
+    return r
+
+
+def test_staff_reject_and_escalate_through_the_api_and_partners_may_not(net: Cast, partner_api: Api) -> None:
+    staff = Api(user=net.operator_a)
+    fresh = new_request(net, zone="a")
+    # Refused for the role before anything is looked up: the answer says nothing about the request.
+    assert partner_api.post(f"{BASE}/{fresh.pk}/reject", {"reason": "prank call"}, key="p-rej").status_code == 403
+    rejected = staff.post(f"{BASE}/{fresh.pk}/reject", {"reason": "prank call"}, key="rej")
+    assert rejected.status_code == 200, rejected.content
+    assert rejected.json()["state"] == "rejected"
+    assert staff.post(f"{BASE}/{fresh.pk}/reject", {"reason": "prank call"}, key="rej").json()["state"] == "rejected"
+
+    r = routed(net, zone="a")
+    refused = partner_api.post(f"{BASE}/{r.pk}/escalate", {"reason": "too far"}, key="p-esc")
+    assert refused.status_code == 403
+    partner_api.headers["Accept-Language"] = "hi"
+    in_hindi = partner_api.post(f"{BASE}/{r.pk}/escalate", {"reason": "too far"}, key="p-esc-hi")
+    assert in_hindi.json()["detail"] == "अनुरोध केवल ICCC कर्मचारी सुपरवाइज़र को भेजते हैं।"
+    assert staff.post(f"{BASE}/{r.pk}/escalate", {"reason": "no"}, key="esc0").status_code == 422  # too short
+    escalated = staff.post(f"{BASE}/{r.pk}/escalate", {"reason": "family asks for a supervisor"}, key="esc")
+    assert escalated.json()["state"] == "escalated"
+    assert r.alerts.filter(kind="no_partner").exists()
+
+
+def test_a_disputed_delivery_goes_to_a_supervisor_and_only_a_lead_closes_unconfirmed(
+    net: Cast, partner_api: Api
+) -> None:
+    staff, lead = Api(user=net.operator_a), Api(user=net.lead)
+    disputed = _delivered(net, partner_api, "d")
+    assert partner_api.post(f"{BASE}/{disputed.pk}/dispute", {"reason": "not here"}, key="p-d").status_code == 403
+    answer = staff.post(f"{BASE}/{disputed.pk}/dispute", {"reason": "no food reached the house"}, key="dis")
+    assert answer.json()["state"] == "escalated"
+    assert disputed.alerts.filter(kind="disputed").exists()
+
+    delivered = _delivered(net, partner_api, "c")
+    assert staff.post(f"{BASE}/{delivered.pk}/close", {"reason": "phone off"}, key="op-close").status_code == 403
+    closed = lead.post(f"{BASE}/{delivered.pk}/close", {"reason": "phone switched off for 3 days"}, key="close")
+    assert closed.json()["state"] == "closed"
+    assert delivered.alerts.filter(kind="unconfirmed").exists()
+
+
+def test_the_requesters_score_is_taken_once_by_staff(net: Cast, partner_api: Api) -> None:
+    staff = Api(user=net.operator_a)
+    r = _delivered(net, partner_api, "s")
+    assert partner_api.post(f"{BASE}/{r.pk}/satisfaction", {"score": 5}, key="p-s").status_code == 403
+    out_of_range = staff.post(f"{BASE}/{r.pk}/satisfaction", {"score": 6}, key="s0")
+    assert out_of_range.status_code == 422
+    assert "score" in json.dumps(out_of_range.json())
+    assert staff.post(f"{BASE}/{r.pk}/satisfaction", {"score": 4}, key="s1").status_code == 200
+    again = staff.post(f"{BASE}/{r.pk}/satisfaction", {"score": 1}, key="s2")
+    assert again.status_code == 409
+    assert ServiceRequest.objects.get(pk=r.pk).satisfaction == 4
+
+
+def test_a_lead_reassigns_to_a_named_offering_or_the_next_best(net: Cast, partner_api: Api) -> None:
+    lead, staff = Api(user=net.lead), Api(user=net.operator_a)
+    r = routed(net, zone="a")
+    rival_kitchen = ServiceOffering.objects.get(organisation=net.rival_partner, service="food")
+    body = {"offering_id": rival_kitchen.pk, "reason": "partner's van broke down"}
+    assert staff.post(f"{BASE}/{r.pk}/reassign", body, key="op-ra").status_code == 403
+    unknown = lead.post(f"{BASE}/{r.pk}/reassign", {**body, "offering_id": 10**9}, key="ra0")
+    assert unknown.status_code == 422
+    assert "offering_id" in unknown.json()["errors"]
+    moved = lead.post(f"{BASE}/{r.pk}/reassign", body, key="ra1")
+    assert moved.status_code == 200, moved.content
+    assert ServiceRequest.objects.get(pk=r.pk).assignee_org_id == net.rival_partner.pk
+    # The partner that lost it keeps its history of it (visible_to) but can no longer take it.
+    assert partner_api.post(f"{BASE}/{r.pk}/accept", key="late-accept").status_code in (403, 409)
+    next_best = lead.post(f"{BASE}/{r.pk}/reassign", {"reason": "rival kitchen closed"}, key="ra2")
+    assert next_best.status_code == 200, next_best.content
+
+
 def test_bad_tokens_answer_401_with_the_reason(net: Cast) -> None:
     assert Api(token="iccc_00000000_" + "z" * 43).get(BASE).status_code == 401
     token, raw = accounts.issue_api_token(net.lead, net.partner, "old system")
