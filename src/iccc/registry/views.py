@@ -17,6 +17,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -145,8 +146,8 @@ def _start_import(request: HttpRequest, upload: Any) -> ImportBatch:
         source="web",
     )
     if batch.status == ImportStatus.QUEUED:
-        batch_id = batch.pk
-        transaction.on_commit(lambda: tasks.run_import_task.enqueue(batch_id))
+        batch_id, language = batch.pk, translation.get_language() or ""
+        transaction.on_commit(lambda: tasks.run_import_task.enqueue(batch_id, language))
     return batch
 
 

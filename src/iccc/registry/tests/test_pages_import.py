@@ -161,3 +161,13 @@ def test_the_recent_imports_list_has_a_bounded_number_of_queries(client, cast, u
     with django_assert_max_num_queries(8):
         html = client.get(reverse("registry:imports")).content.decode()
     assert html.count("lab-") >= 3
+
+
+def test_the_row_errors_are_written_in_the_language_of_the_page_that_uploaded_the_file(client, cast, upload):
+    client.cookies["django_language"] = "hi"
+    upload(client, cast.operator_a)
+    reasons = {e["row"]: e["reason"] for e in ImportBatch.objects.get().errors}
+    assert reasons[4] == "नतीजे की तारीख़: 31-02-2021 कोई वास्तविक तारीख़ नहीं है"
+    assert reasons[5].startswith("फ़ाइल में SRF ID 0660101000001 दोबारा है")
+    html = client.get(reverse("registry:import_detail", args=[ImportBatch.objects.get().pk])).content.decode()
+    assert "नतीजे की तारीख़: 31-02-2021" in html
