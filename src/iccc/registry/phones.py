@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from iccc.registry.models import PhoneKind
@@ -54,10 +55,20 @@ def _is_junk(national: str) -> bool:
     return len(set(national)) <= 2
 
 
-# Phones rarely repeat across rows; a small cache catches the family members and re-sent rows.
-@lru_cache(maxsize=8192)
 def normalise_phone(raw: object) -> PhoneResult:
-    """Normalise one Indian phone number; never raises."""
+    """Normalise one Indian phone number; never raises. A refusal is worded in the active language."""
+    return _cached(raw, get_language())
+
+
+# Phones rarely repeat across rows; a small cache catches the family members and re-sent rows.
+# It is kept per language: a refusal cached while an English import ran must not be what a
+# Hindi upload in the same worker is told.
+@lru_cache(maxsize=8192)
+def _cached(raw: object, language: str | None) -> PhoneResult:
+    return _normalise(raw)
+
+
+def _normalise(raw: object) -> PhoneResult:
     if raw is None:
         return _refuse(_("phone number is missing"))
     text = str(raw).strip()

@@ -74,20 +74,32 @@ def test_ten_digit_landlines_starting_with_7_or_8_are_not_taken_for_mobiles(raw)
 @given(st.from_regex(r"[6-9][0-9]{9}", fullmatch=True), st.sampled_from(["{}", "+91 {}", "0{}", "91-{}", "+91{}"]))
 def test_fast_path_agrees_with_phonenumbers_on_every_ten_digit_number(national: str, form: str) -> None:
     # The fast path reads phonenumbers' metadata itself; the slow path asks phonenumbers.parse.
-    from iccc.registry.phones import _slow_path
+    from iccc.registry.phones import _normalise, _slow_path
 
     raw = form.format(national)
-    fast = normalise_phone.__wrapped__(raw)
+    fast = _normalise(raw)
     slow = _slow_path(raw, raw.replace(" ", "").replace("-", ""))
     assert (fast.e164, fast.kind, fast.reason) == (slow.e164, slow.kind, slow.reason)
 
 
 def test_fast_path_agrees_with_phonenumbers_on_every_six_digit_prefix_sample() -> None:
     # A deterministic sweep as well: one number in each 10,000-wide block from 600000… to 999999….
-    from iccc.registry.phones import _slow_path
+    from iccc.registry.phones import _normalise, _slow_path
 
     for block in range(60_000, 100_000, 7):
         national = f"{block}{block % 97:05d}"[:10]
-        fast = normalise_phone.__wrapped__(national)
+        fast = _normalise(national)
         slow = _slow_path(national, national)
         assert (fast.e164, fast.kind) == (slow.e164, slow.kind), national
+
+
+def test_a_refusal_is_worded_in_the_language_asked_even_after_it_was_cached_in_another() -> None:
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert (
+            normalise_phone("0000000000").reason
+            == "phone number 0000000000 looks like a placeholder, not a real number"
+        )
+    with translation.override("hi"):
+        assert normalise_phone("0000000000").reason == "फ़ोन नंबर 0000000000 असली नंबर नहीं, खानापूर्ति लगता है"
